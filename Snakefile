@@ -1,0 +1,24 @@
+# mpralens: MPRA counts -> activity -> models -> base-resolution maps.
+# This file only loads and validates the config, includes one .smk per stage and defines `all`.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+if not config:
+
+    configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/counts.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

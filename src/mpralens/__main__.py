@@ -1,0 +1,5 @@
+"""Allow ``python -m mpralens``."""
+
+from mpralens.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""The ``mpralens`` command line: one subcommand per workflow step, files in, files out.
+
+Every subcommand writes its outputs all-or-nothing; bad input ends with one line
+``mpralens: error: <file:line or config key>: <what was expected>`` and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mpralens import __version__
+from mpralens.errors import InputError
+
+log = logging.getLogger("mpralens")
+Handler = Callable[[argparse.Namespace], None]
+_COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def command(name: str, help: str):
+    """Register a subcommand: decorate its handler; the handler's ``add_arguments`` fills flags."""
+
+    def wrap(fn: Handler) -> Handler:
+        _COMMANDS[name] = (fn, fn.add_arguments, help)  # type: ignore[attr-defined]
+        return fn
+
+    return wrap
+
+
+def arguments(add: Callable[[argparse.ArgumentParser], None]):
+    """Attach an argument-adding function to a handler."""
+
+    def wrap(fn: Handler) -> Handler:
+        fn.add_arguments = add  # type: ignore[attr-defined]
+        return fn
+
+    return wrap
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser."""
+    from mpralens import commands  # noqa: F401  (registers the subcommands)
+
+    parser = argparse.ArgumentParser(prog="mpralens", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"mpralens {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="<step>")
+    for name, (fn, add, help_text) in sorted(_COMMANDS.items()):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add(p)
+        p.set_defaults(handler=fn)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    try:
+        args.handler(args)
+    except InputError as exc:
+        print(f"mpralens: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def existing_file(value: str) -> Path:
+    """Argparse type: a path that must exist (checked later with a clear InputError)."""
+    return Path(value)

@@ -1,0 +1,178 @@
+"""Handlers of the ``mpralens`` subcommands for the counts-to-activity stage.
+
+Each handler only reads its inputs, calls the library and writes outputs all-or-nothing; the
+science lives in the modules it calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from mpralens.atomic import atomic_outputs
+from mpralens.cli import arguments, command
+from mpralens.errors import InputError
+from mpralens.tables import write_tsv
+
+
+def _add_simulate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--outdir", required=True, type=Path, help="folder to write (replaced whole)")
+    p.add_argument(
+        "--settings-json", default="{}", help="JSON object of simulator settings (see config/README.md)"
+    )
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="one setting")
+
+
+@command("simulate-tiled", "write a synthetic tiled-MPRA data set in the Ernst-site layout")
+@arguments(_add_simulate)
+def simulate_tiled_cmd(args: argparse.Namespace) -> None:
+    """Simulate a tiled MPRA experiment."""
+    from mpralens.simulate.tiled import TiledSimulation, simulate_tiled
+
+    try:
+        settings = json.loads(args.settings_json)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--settings-json is not valid JSON ({exc})") from exc
+    fields = {f.name: f for f in dataclasses.fields(TiledSimulation)}
+    defaults = TiledSimulation()
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in fields:
+            raise InputError(f"unknown simulator setting {key!r}; known: {', '.join(fields)}")
+        settings[key] = type(getattr(defaults, key))(json.loads(value) if value[:1] in "[{" else value)
+    unknown = sorted(set(settings) - set(fields))
+    if unknown:
+        raise InputError(f"unknown simulator setting(s) {unknown}; known: {', '.join(fields)}")
+    try:
+        sim = TiledSimulation(**settings)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"invalid simulator settings: {exc}") from exc
+    out = args.outdir
+    # Snakemake pre-creates empty output folders; refuse only to replace files we did not write.
+    has_files = out.exists() and any(p.is_file() for p in out.rglob("*"))
+    if has_files and not (out / "settings.json").exists():
+        raise InputError(
+            "output folder holds files and is not a previous simulation; refusing to replace it",
+            path=out,
+        )
+    simulate_tiled(sim, out)
+
+
+def _add_import(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--layout", choices=["ernst", "geo"], required=True)
+    p.add_argument("--libraries", required=True, type=Path, help="library sheet TSV")
+    p.add_argument("--coords", required=True, type=Path)
+    p.add_argument("--sequences", type=Path, help="ernst layout: *.sequences.txt")
+    p.add_argument("--tile-step", type=int, default=5)
+    p.add_argument("--tile-length", type=int, default=145)
+    p.add_argument("--out-counts", required=True, type=Path, help="counts.parquet")
+    p.add_argument("--out-tiles", required=True, type=Path, help="tiles.tsv.gz")
+    p.add_argument("--out-barcodes", type=Path, help="keep barcodes: barcode_counts.parquet")
+
+
+@command("import-counts", "read counts in the Ernst-site or GEO layout into one tile x library table")
+@arguments(_add_import)
+def import_counts_cmd(args: argparse.Namespace) -> None:
+    """Import counts."""
+    from mpralens.counts import import_counts, write_imported
+
+    result = import_counts(
+        layout=args.layout,
+        libraries=args.libraries,
+        coords=args.coords,
+        sequences=args.sequences,
+        tile_step=args.tile_step,
+        tile_length=args.tile_length,
+        keep_barcodes=args.out_barcodes is not None,
+    )
+    write_imported(result, counts_path=args.out_counts, tiles_path=args.out_tiles, barcodes_path=args.out_barcodes)
+
+
+def _add_normalize(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--counts", required=True, type=Path)
+    p.add_argument("--tiles", required=True, type=Path)
+    p.add_argument("--libraries", required=True, type=Path)
+    p.add_argument("--barcodes", type=Path, help="per-barcode method: barcode_counts.parquet")
+    p.add_argument("--pseudocount", type=float, default=1.0)
+    p.add_argument("--min-dna", type=int, default=20)
+    p.add_argument("--out", required=True, type=Path, help="log_ratios.parquet")
+    p.add_argument("--qc-dir", required=True, type=Path)
+
+
+@command("normalize", "log2 RNA/DNA ratios per replicate and task, with QC")
+@arguments(_add_normalize)
+def normalize_cmd(args: argparse.Namespace) -> None:
+    """Normalise counts to activity."""
+    from mpralens.libraries import pair_libraries, read_library_sheet
+    from mpralens.normalize import log_ratios
+    from mpralens.qc import qc_summary, write_qc
+
+    sheet = read_library_sheet(args.libraries)
+    counts = pd.read_parquet(args.counts)
+    tiles = pd.read_csv(args.tiles, sep="\t")
+    barcodes = pd.read_parquet(args.barcodes) if args.barcodes else None
+    if args.pseudocount <= 0:
+        raise InputError("pseudocount must be positive", key="normalize.pseudocount")
+    table = log_ratios(
+        tiles, counts, pair_libraries(sheet, sheet_path=args.libraries),
+        pseudocount=args.pseudocount, min_dna=args.min_dna, barcode_counts=barcodes,
+    )
+    summary = qc_summary(counts, table, sheet, tiles)
+    qc = args.qc_dir
+    with atomic_outputs(args.out, qc) as (out, qc_tmp):
+        qc_tmp.mkdir()
+        table.to_parquet(out, index=False)
+        write_qc(
+            summary, counts, table, sheet,
+            json_path=qc_tmp / "qc.json", replicates_png=qc_tmp / "replicates.png",
+            counts_png=qc_tmp / "counts.png",
+        )
+
+
+def _add_weights(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log-ratios", required=True, type=Path)
+    p.add_argument("--method", choices=["diagonal", "inverse_variance"], default="diagonal")
+    p.add_argument("--neighbors", type=int, default=50)
+    p.add_argument("--out", required=True, type=Path, help="activity.tsv.gz")
+
+
+@command("weights", "replicate-consistency weights; writes the activity table")
+@arguments(_add_weights)
+def weights_cmd(args: argparse.Namespace) -> None:
+    """Add replicate weights."""
+    from mpralens.weights import add_weights
+
+    table = add_weights(pd.read_parquet(args.log_ratios), method=args.method, neighbors=args.neighbors)
+    with atomic_outputs(args.out) as (out,):
+        write_tsv(table, out)
+
+
+def _add_split(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tiles", required=True, type=Path)
+    p.add_argument("--by", choices=["region", "chromosome"], default="region")
+    p.add_argument("--valid-fraction", type=float, default=0.1)
+    p.add_argument("--test-fraction", type=float, default=0.1)
+    p.add_argument("--valid-chromosomes", nargs="*", default=["chr8"])
+    p.add_argument("--test-chromosomes", nargs="*", default=["chr18"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, type=Path, help="splits.tsv")
+
+
+@command("split", "train/valid/test split by region or chromosome")
+@arguments(_add_split)
+def split_cmd(args: argparse.Namespace) -> None:
+    """Split tiles by region or chromosome."""
+    from mpralens.splits import make_splits
+
+    tiles = pd.read_csv(args.tiles, sep="\t")
+    if args.by == "region":
+        kw = {"valid_fraction": args.valid_fraction, "test_fraction": args.test_fraction, "seed": args.seed}
+    else:
+        kw = {"valid_chromosomes": args.valid_chromosomes, "test_chromosomes": args.test_chromosomes}
+    table = make_splits(tiles, by=args.by, **kw)
+    with atomic_outputs(args.out) as (out,):
+        write_tsv(table, out)

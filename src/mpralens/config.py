@@ -1,0 +1,61 @@
+"""Checks on the workflow config that JSON schema expresses poorly, and data-set path lookup.
+
+The schema (``workflow/schemas/config.schema.yaml``) checks types, unknown keys and fills defaults;
+this module adds the cross-key rules (a file data set needs its files, the Ernst layout needs a
+sequences file) and resolves where a data set's inputs live, so the workflow never needs to know
+whether a data set was simulated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mpralens.errors import InputError
+from mpralens.simulate.tiled import simulated_paths
+
+RESOURCES = "resources"
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Raise :class:`InputError` naming the key of the first cross-key problem."""
+    if not config.get("datasets"):
+        raise InputError("no data set configured; add one under 'datasets'", key="datasets")
+    for name, ds in config["datasets"].items():
+        if ds.get("source", "files") == "simulate":
+            continue
+        required = ["coords", "libraries"] + (["sequences"] if ds.get("layout", "ernst") == "ernst" else [])
+        for key in required:
+            if key not in ds:
+                raise InputError(
+                    f"a data set with source 'files' and layout '{ds.get('layout', 'ernst')}' needs '{key}'",
+                    key=f"datasets.{name}.{key}",
+                )
+        for key in ("sequences", "coords", "libraries", "genome", "conservation", "tss", "sharpr_scores"):
+            if key in ds and not Path(ds[key]).is_file():
+                raise InputError(f"file {ds[key]} does not exist", key=f"datasets.{name}.{key}")
+        for cell, path in ds.get("tf_sites", {}).items():
+            if not Path(path).is_file():
+                raise InputError(f"file {path} does not exist", key=f"datasets.{name}.tf_sites.{cell}")
+        if config.get("normalize", {}).get("method") == "per_barcode" and ds.get("barcodes") != "keep":
+            raise InputError(
+                "normalize.method per_barcode needs barcodes: keep", key=f"datasets.{name}.barcodes"
+            )
+
+
+def dataset_paths(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """Input paths of data set ``name`` (config paths, or where the simulator writes them)."""
+    ds = config["datasets"][name]
+    if ds.get("source", "files") == "simulate":
+        return simulated_paths(f"{RESOURCES}/{name}")
+    keys = ("sequences", "coords", "libraries", "genome", "conservation", "tss", "sharpr_scores", "tf_sites")
+    return {k: ds[k] for k in keys if k in ds}
+
+
+def dataset_geometry(config: dict[str, Any], name: str) -> tuple[int, int]:
+    """``(tile_length, tile_step)`` of a data set in bp."""
+    ds = config["datasets"][name]
+    if ds.get("source", "files") == "simulate":
+        sim = ds.get("simulate", {})
+        return int(sim.get("tile_length", 145)), int(sim.get("tile_step", 5))
+    return int(ds.get("tile_length", 145)), int(ds.get("tile_step", 5))

@@ -1,0 +1,130 @@
+"""The library sheet: which count file is which molecule, cell, promoter and replicate.
+
+Columns: ``library, molecule (DNA|RNA), cell, promoter, replicate, path``. A DNA (plasmid)
+library shared by all cells leaves ``cell`` empty. Relative paths resolve against the sheet's own
+directory, so a sheet travels with its data. RNA replicate r of a (cell, promoter) pairs with DNA
+replicate r of that promoter when the DNA has replicates, else with the single DNA library.
+A task is ``<cell>_<promoter>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mpralens.errors import InputError
+from mpralens.tables import check_unique, read_tsv, to_int
+
+SHEET_COLUMNS = ["library", "molecule", "cell", "promoter", "replicate", "path"]
+
+
+@dataclass(frozen=True)
+class ReplicatePair:
+    """One RNA library and the DNA library it is normalised against."""
+
+    task: str
+    replicate: int
+    rna: str
+    dna: str
+
+
+def read_library_sheet(path: str | PathLike[str]) -> pd.DataFrame:
+    """Read and check a library sheet.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns as in :data:`SHEET_COLUMNS`; ``replicate`` is ``int64``; ``path`` is absolute.
+    """
+    path = Path(path)
+    df = read_tsv(path, columns=["library", "molecule", "promoter", "replicate", "path"], header=True)
+    if "cell" not in df.columns:
+        raise InputError("missing column cell (may be empty for DNA libraries)", path=path, line=1)
+    extra = [c for c in df.columns if c not in SHEET_COLUMNS]
+    if extra:
+        raise InputError(
+            f"unknown column(s) {', '.join(extra)}; expected {', '.join(SHEET_COLUMNS)}",
+            path=path,
+            line=1,
+        )
+    first = df.attrs["first_line"]
+    mol_ok = df["molecule"].isin(["DNA", "RNA"]).to_numpy()
+    if not mol_ok.all():
+        i = int(np.flatnonzero(~mol_ok)[0])
+        raise InputError(
+            f"molecule must be DNA or RNA, found {df['molecule'].iloc[i]!r}", path=path, line=first + i
+        )
+    no_cell = ((df["molecule"] == "RNA") & (df["cell"] == "")).to_numpy()
+    if no_cell.any():
+        i = int(np.flatnonzero(no_cell)[0])
+        raise InputError("an RNA library needs a cell", path=path, line=first + i)
+    replicate = to_int(df, "replicate", what="replicate")
+    if (replicate < 1).any():
+        i = int(np.flatnonzero(replicate < 1)[0])
+        raise InputError("replicate must be 1 or more", path=path, line=first + i)
+    check_unique(df, "library", what="library")
+    resolved = [p if Path(p).is_absolute() else str((path.parent / p).resolve()) for p in df["path"]]
+    for i, p in enumerate(resolved):
+        if not Path(p).is_file():
+            raise InputError(f"count file {p} does not exist", path=path, line=first + i)
+    out = df[SHEET_COLUMNS].copy()
+    out["replicate"] = replicate
+    out["path"] = resolved
+    out.attrs.update(df.attrs)
+    pair_libraries(out, sheet_path=path)  # fail early on unpairable sheets
+    return out
+
+
+def pair_libraries(sheet: pd.DataFrame, *, sheet_path: str | PathLike[str] = "library sheet"):
+    """Pair every RNA library with its DNA library.
+
+    Returns
+    -------
+    list of ReplicatePair
+        Sorted by task then replicate.
+    """
+    first = sheet.attrs.get("first_line", 2)
+    pairs: list[ReplicatePair] = []
+    dna = sheet[sheet["molecule"] == "DNA"]
+    rna = sheet[sheet["molecule"] == "RNA"]
+    if rna.empty:
+        raise InputError("the sheet has no RNA library", path=sheet_path)
+    for idx, row in rna.iterrows():
+        cands = dna[(dna["promoter"] == row["promoter"]) & dna["cell"].isin(["", row["cell"]])]
+        cell_specific = cands[cands["cell"] == row["cell"]]
+        if not cell_specific.empty:
+            cands = cell_specific
+        if cands.empty:
+            raise InputError(
+                f"RNA library {row['library']!r} has no DNA library with promoter "
+                f"{row['promoter']!r}",
+                path=sheet_path,
+                line=first + int(idx),
+            )
+        if len(cands) > 1:
+            same_rep = cands[cands["replicate"] == row["replicate"]]
+            if len(same_rep) != 1:
+                raise InputError(
+                    f"RNA library {row['library']!r} (replicate {row['replicate']}): DNA has "
+                    f"replicates {sorted(cands['replicate'].tolist())} but not exactly one "
+                    f"replicate {row['replicate']}",
+                    path=sheet_path,
+                    line=first + int(idx),
+                )
+            cands = same_rep
+        task = f"{row['cell']}_{row['promoter']}"
+        pairs.append(ReplicatePair(task, int(row["replicate"]), row["library"], cands["library"].iloc[0]))
+    keys = [(p.task, p.replicate) for p in pairs]
+    if len(set(keys)) != len(keys):
+        dup = next(k for k in keys if keys.count(k) > 1)
+        raise InputError(f"two RNA libraries for task {dup[0]} replicate {dup[1]}", path=sheet_path)
+    return sorted(pairs, key=lambda p: (p.task, p.replicate))
+
+
+def tasks_of(pairs: list[ReplicatePair]) -> list[str]:
+    """Task names in a stable order (sorted)."""
+    return sorted({p.task for p in pairs})

@@ -1,0 +1,1 @@
+"""Simulators that write synthetic data in the real input layouts, with their ground truth."""

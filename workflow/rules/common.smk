@@ -1,0 +1,92 @@
+# Input functions and helpers; the logic they use lives in the mpralens package.
+import json
+
+from mpralens.config import check_config, dataset_geometry, dataset_paths
+from mpralens.libraries import read_library_sheet
+
+check_config(config)
+
+DATASETS = sorted(config["datasets"])
+SIMULATED = [d for d in DATASETS if config["datasets"][d]["source"] == "simulate"]
+ENV = "../../envs/mpralens.yaml"
+
+
+wildcard_constraints:
+    ds="|".join(DATASETS),
+
+
+def dataset_inputs(ds):
+    """Config (or simulator) paths of a data set."""
+    return dataset_paths(config, ds)
+
+
+def get_import_inputs(wildcards):
+    """Design files, the library sheet and, for file data sets, every count file it lists."""
+    paths = dataset_inputs(wildcards.ds)
+    inputs = {"libraries": paths["libraries"], "coords": paths["coords"]}
+    if config["datasets"][wildcards.ds]["layout"] == "ernst" or wildcards.ds in SIMULATED:
+        inputs["sequences"] = paths["sequences"]
+    if wildcards.ds not in SIMULATED:
+        inputs["counts"] = list(read_library_sheet(paths["libraries"])["path"])
+    return inputs
+
+
+def import_flags(wildcards, input, output):
+    """Command-line flags of `mpralens import-counts` for a data set."""
+    ds = config["datasets"][wildcards.ds]
+    tile_length, tile_step = dataset_geometry(config, wildcards.ds)
+    layout = "ernst" if wildcards.ds in SIMULATED else ds["layout"]
+    flags = [f"--layout {layout}", f"--tile-length {tile_length}", f"--tile-step {tile_step}"]
+    if "sequences" in input.keys():
+        flags.append(f"--sequences {input.sequences}")
+    if ds["barcodes"] == "keep":
+        flags.append(f"--out-barcodes results/{wildcards.ds}/barcode_counts.parquet")
+    return " ".join(flags)
+
+
+def simulate_settings(wildcards):
+    """Simulator settings of a data set as a JSON string for the shell."""
+    return json.dumps(config["datasets"][wildcards.ds]["simulate"], sort_keys=True)
+
+
+def get_library_sheet(wildcards):
+    """The data set's library sheet."""
+    return dataset_inputs(wildcards.ds)["libraries"]
+
+
+def barcodes_flag(wildcards, input):
+    """`--barcodes <file>` for the per-barcode method, else empty."""
+    return f"--barcodes {input.barcodes}" if input.barcodes else ""
+
+
+def get_barcode_counts(wildcards):
+    """Per-barcode counts when the per-barcode method is used, else nothing."""
+    if config["normalize"]["method"] == "per_barcode":
+        return f"results/{wildcards.ds}/barcode_counts.parquet"
+    return []
+
+
+def split_flags(wildcards):
+    """Command-line flags of `mpralens split`."""
+    s = config["split"]
+    if s["by"] == "region":
+        return (
+            f"--by region --valid-fraction {s['valid_fraction']} "
+            f"--test-fraction {s['test_fraction']} --seed {config['seed']}"
+        )
+    return (
+        f"--by chromosome --valid-chromosomes {' '.join(s['valid_chromosomes'])} "
+        f"--test-chromosomes {' '.join(s['test_chromosomes'])}"
+    )
+
+
+def all_outputs():
+    """Every deliverable of every configured data set."""
+    out = []
+    for ds in DATASETS:
+        out += [
+            f"results/{ds}/activity.tsv.gz",
+            f"results/{ds}/splits.tsv",
+            f"results/{ds}/qc/qc.json",
+        ]
+    return out

@@ -1,0 +1,110 @@
+# Counts -> activity: import, normalise (+ QC), replicate weights, splits.
+
+
+rule import_counts:
+    input:
+        unpack(get_import_inputs),
+    output:
+        counts="results/{ds}/counts.parquet",
+        tiles="results/{ds}/tiles.tsv.gz",
+    params:
+        flags=import_flags,
+    log:
+        "logs/{ds}/import_counts.log",
+    benchmark:
+        "benchmarks/{ds}/import_counts.tsv"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=20,
+    conda:
+        ENV
+    shell:
+        "mpralens import-counts --libraries {input.libraries} --coords {input.coords} "
+        "{params.flags} --out-counts {output.counts} --out-tiles {output.tiles} > {log} 2>&1"
+
+
+rule normalize:
+    input:
+        counts="results/{ds}/counts.parquet",
+        tiles="results/{ds}/tiles.tsv.gz",
+        libraries=get_library_sheet,
+        barcodes=get_barcode_counts,
+    output:
+        log_ratios="results/{ds}/log_ratios.parquet",
+        qc_json="results/{ds}/qc/qc.json",
+        replicates=report(
+            "results/{ds}/qc/replicates.png",
+            caption="../report/replicates.rst",
+            category="QC",
+            subcategory="{ds}",
+        ),
+        counts_png=report(
+            "results/{ds}/qc/counts.png",
+            caption="../report/counts.rst",
+            category="QC",
+            subcategory="{ds}",
+        ),
+    params:
+        pseudocount=config["normalize"]["pseudocount"],
+        min_dna=config["normalize"]["min_dna"],
+        barcodes=barcodes_flag,
+    log:
+        "logs/{ds}/normalize.log",
+    benchmark:
+        "benchmarks/{ds}/normalize.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "mpralens normalize --counts {input.counts} --tiles {input.tiles} "
+        "--libraries {input.libraries} {params.barcodes} --pseudocount {params.pseudocount} "
+        "--min-dna {params.min_dna} --out {output.log_ratios} "
+        "--qc-dir results/{wildcards.ds}/qc > {log} 2>&1"
+
+
+rule weights:
+    input:
+        log_ratios="results/{ds}/log_ratios.parquet",
+    output:
+        activity="results/{ds}/activity.tsv.gz",
+    params:
+        method=config["weights"]["method"],
+        neighbors=config["weights"]["neighbors"],
+    log:
+        "logs/{ds}/weights.log",
+    benchmark:
+        "benchmarks/{ds}/weights.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "mpralens weights --log-ratios {input.log_ratios} --method {params.method} "
+        "--neighbors {params.neighbors} --out {output.activity} > {log} 2>&1"
+
+
+rule split:
+    input:
+        tiles="results/{ds}/tiles.tsv.gz",
+    output:
+        splits="results/{ds}/splits.tsv",
+    params:
+        flags=split_flags,
+    log:
+        "logs/{ds}/split.log",
+    benchmark:
+        "benchmarks/{ds}/split.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "mpralens split --tiles {input.tiles} {params.flags} --out {output.splits} > {log} 2>&1"

@@ -1,0 +1,31 @@
+# Synthetic data sets, written in the real input layouts with their ground truth.
+
+
+rule simulate_tiled:
+    output:
+        sequences="resources/{ds}/SimDesign.sequences.txt",
+        coords="resources/{ds}/coords_SimDesign_hg19.txt",
+        libraries="resources/{ds}/libraries.tsv",
+        genome="resources/{ds}/genome.fa",
+        conservation="resources/{ds}/conservation.bw",
+        tss="resources/{ds}/tss.bed",
+        tf_hepg2="resources/{ds}/tf_sites/HepG2.bed",
+        tf_k562="resources/{ds}/tf_sites/K562.bed",
+        truth_sites="resources/{ds}/truth/sites.tsv",
+        truth_tiles="resources/{ds}/truth/tile_activity.tsv.gz",
+        truth_bases="resources/{ds}/truth/base_effect.parquet",
+    params:
+        settings=simulate_settings,
+    log:
+        "logs/{ds}/simulate_tiled.log",
+    benchmark:
+        "benchmarks/{ds}/simulate_tiled.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "mpralens simulate-tiled --outdir resources/{wildcards.ds} "
+        "--settings-json '{params.settings}' > {log} 2>&1"
