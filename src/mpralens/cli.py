@@ -41,7 +41,7 @@ def arguments(add: Callable[[argparse.ArgumentParser], None]):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser."""
+    """Build the full argument parser."""
     from mpralens import commands  # noqa: F401  (registers the subcommands)
 
     parser = argparse.ArgumentParser(prog="mpralens", description=__doc__.splitlines()[0])

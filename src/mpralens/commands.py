@@ -22,7 +22,9 @@ from mpralens.tables import write_tsv
 def _add_simulate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--outdir", required=True, type=Path, help="folder to write (replaced whole)")
     p.add_argument(
-        "--settings-json", default="{}", help="JSON object of simulator settings (see config/README.md)"
+        "--settings-json",
+        default="{}",
+        help="JSON object of simulator settings (see config/README.md)",
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="one setting")
 
@@ -43,7 +45,9 @@ def simulate_tiled_cmd(args: argparse.Namespace) -> None:
         key, _, value = item.partition("=")
         if key not in fields:
             raise InputError(f"unknown simulator setting {key!r}; known: {', '.join(fields)}")
-        settings[key] = type(getattr(defaults, key))(json.loads(value) if value[:1] in "[{" else value)
+        settings[key] = type(getattr(defaults, key))(
+            json.loads(value) if value[:1] in "[{" else value
+        )
     unknown = sorted(set(settings) - set(fields))
     if unknown:
         raise InputError(f"unknown simulator setting(s) {unknown}; known: {', '.join(fields)}")
@@ -74,7 +78,9 @@ def _add_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-barcodes", type=Path, help="keep barcodes: barcode_counts.parquet")
 
 
-@command("import-counts", "read counts in the Ernst-site or GEO layout into one tile x library table")
+@command(
+    "import-counts", "read counts in the Ernst-site or GEO layout into one tile x library table"
+)
 @arguments(_add_import)
 def import_counts_cmd(args: argparse.Namespace) -> None:
     """Import counts."""
@@ -89,7 +95,12 @@ def import_counts_cmd(args: argparse.Namespace) -> None:
         tile_length=args.tile_length,
         keep_barcodes=args.out_barcodes is not None,
     )
-    write_imported(result, counts_path=args.out_counts, tiles_path=args.out_tiles, barcodes_path=args.out_barcodes)
+    write_imported(
+        result,
+        counts_path=args.out_counts,
+        tiles_path=args.out_tiles,
+        barcodes_path=args.out_barcodes,
+    )
 
 
 def _add_normalize(p: argparse.ArgumentParser) -> None:
@@ -118,8 +129,12 @@ def normalize_cmd(args: argparse.Namespace) -> None:
     if args.pseudocount <= 0:
         raise InputError("pseudocount must be positive", key="normalize.pseudocount")
     table = log_ratios(
-        tiles, counts, pair_libraries(sheet, sheet_path=args.libraries),
-        pseudocount=args.pseudocount, min_dna=args.min_dna, barcode_counts=barcodes,
+        tiles,
+        counts,
+        pair_libraries(sheet, sheet_path=args.libraries),
+        pseudocount=args.pseudocount,
+        min_dna=args.min_dna,
+        barcode_counts=barcodes,
     )
     summary = qc_summary(counts, table, sheet, tiles)
     qc = args.qc_dir
@@ -127,8 +142,12 @@ def normalize_cmd(args: argparse.Namespace) -> None:
         qc_tmp.mkdir()
         table.to_parquet(out, index=False)
         write_qc(
-            summary, counts, table, sheet,
-            json_path=qc_tmp / "qc.json", replicates_png=qc_tmp / "replicates.png",
+            summary,
+            counts,
+            table,
+            sheet,
+            json_path=qc_tmp / "qc.json",
+            replicates_png=qc_tmp / "replicates.png",
             counts_png=qc_tmp / "counts.png",
         )
 
@@ -146,7 +165,9 @@ def weights_cmd(args: argparse.Namespace) -> None:
     """Add replicate weights."""
     from mpralens.weights import add_weights
 
-    table = add_weights(pd.read_parquet(args.log_ratios), method=args.method, neighbors=args.neighbors)
+    table = add_weights(
+        pd.read_parquet(args.log_ratios), method=args.method, neighbors=args.neighbors
+    )
     with atomic_outputs(args.out) as (out,):
         write_tsv(table, out)
 
@@ -170,9 +191,16 @@ def split_cmd(args: argparse.Namespace) -> None:
 
     tiles = pd.read_csv(args.tiles, sep="\t")
     if args.by == "region":
-        kw = {"valid_fraction": args.valid_fraction, "test_fraction": args.test_fraction, "seed": args.seed}
+        kw = {
+            "valid_fraction": args.valid_fraction,
+            "test_fraction": args.test_fraction,
+            "seed": args.seed,
+        }
     else:
-        kw = {"valid_chromosomes": args.valid_chromosomes, "test_chromosomes": args.test_chromosomes}
+        kw = {
+            "valid_chromosomes": args.valid_chromosomes,
+            "test_chromosomes": args.test_chromosomes,
+        }
     table = make_splits(tiles, by=args.by, **kw)
     with atomic_outputs(args.out) as (out,):
         write_tsv(table, out)

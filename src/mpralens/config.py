@@ -24,20 +24,36 @@ def check_config(config: dict[str, Any]) -> None:
     for name, ds in config["datasets"].items():
         if ds.get("source", "files") == "simulate":
             continue
-        required = ["coords", "libraries"] + (["sequences"] if ds.get("layout", "ernst") == "ernst" else [])
+        required = ["coords", "libraries"] + (
+            ["sequences"] if ds.get("layout", "ernst") == "ernst" else []
+        )
         for key in required:
             if key not in ds:
                 raise InputError(
-                    f"a data set with source 'files' and layout '{ds.get('layout', 'ernst')}' needs '{key}'",
+                    f"a data set with source 'files' and layout "
+                    f"'{ds.get('layout', 'ernst')}' needs '{key}'",
                     key=f"datasets.{name}.{key}",
                 )
-        for key in ("sequences", "coords", "libraries", "genome", "conservation", "tss", "sharpr_scores"):
+        for key in (
+            "sequences",
+            "coords",
+            "libraries",
+            "genome",
+            "conservation",
+            "tss",
+            "sharpr_scores",
+        ):
             if key in ds and not Path(ds[key]).is_file():
                 raise InputError(f"file {ds[key]} does not exist", key=f"datasets.{name}.{key}")
         for cell, path in ds.get("tf_sites", {}).items():
             if not Path(path).is_file():
-                raise InputError(f"file {path} does not exist", key=f"datasets.{name}.tf_sites.{cell}")
-        if config.get("normalize", {}).get("method") == "per_barcode" and ds.get("barcodes") != "keep":
+                raise InputError(
+                    f"file {path} does not exist", key=f"datasets.{name}.tf_sites.{cell}"
+                )
+        if (
+            config.get("normalize", {}).get("method") == "per_barcode"
+            and ds.get("barcodes") != "keep"
+        ):
             raise InputError(
                 "normalize.method per_barcode needs barcodes: keep", key=f"datasets.{name}.barcodes"
             )
@@ -48,7 +64,16 @@ def dataset_paths(config: dict[str, Any], name: str) -> dict[str, Any]:
     ds = config["datasets"][name]
     if ds.get("source", "files") == "simulate":
         return simulated_paths(f"{RESOURCES}/{name}")
-    keys = ("sequences", "coords", "libraries", "genome", "conservation", "tss", "sharpr_scores", "tf_sites")
+    keys = (
+        "sequences",
+        "coords",
+        "libraries",
+        "genome",
+        "conservation",
+        "tss",
+        "sharpr_scores",
+        "tf_sites",
+    )
     return {k: ds[k] for k in keys if k in ds}
 
 

@@ -1,7 +1,8 @@
 """Count import for both Sharpr-MPRA distributions into one tile x library table.
 
 Ernst-site layout: ``*.counts`` files whose first line is a header of barcode numbers, then
-``ID<TAB>count[<TAB>count...]`` (one count per barcode); sequences and coordinates in separate files.
+``ID<TAB>count[<TAB>count...]`` (one count per barcode); sequences and coordinates in separate
+files.
 GEO layout: gzipped TSV with header ``ID Sequence Tags Counts``, where ``Tags`` and ``Counts`` are
 comma-separated lists with one entry per barcode; the sequences come from these files.
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from os import PathLike
-
 
 import numpy as np
 import pandas as pd
@@ -87,7 +87,9 @@ def read_geo_counts(path: str | PathLike[str]) -> tuple[pd.DataFrame, pd.DataFra
     mismatch = np.flatnonzero(tags.str.len().to_numpy() != cnts.str.len().to_numpy())
     if mismatch.size:
         i = int(mismatch[0])
-        raise InputError("Tags and Counts list different numbers of barcodes", path=path, line=first + i)
+        raise InputError(
+            "Tags and Counts list different numbers of barcodes", path=path, line=first + i
+        )
     n_bc = cnts.str.len().to_numpy()
     flat = pd.DataFrame({"value": np.concatenate(cnts.to_numpy())}, dtype=str)
     flat.attrs.update(path=str(path), first_line=0)
@@ -148,7 +150,9 @@ def import_counts(
     sheet = read_library_sheet(libraries)
     if layout == "ernst":
         if sequences is None:
-            raise InputError("the ernst layout needs a sequences file", key="datasets.<name>.sequences")
+            raise InputError(
+                "the ernst layout needs a sequences file", key="datasets.<name>.sequences"
+            )
         design_seqs = read_sequences(sequences, tile_length=tile_length)
         design_path: str | PathLike[str] = sequences
         per_lib = {}
@@ -169,7 +173,9 @@ def import_counts(
                 _check_same_sequences(design_seqs, seqs, path)
             per_lib[lib] = (long, seqs[["tile_id", "line"]], path)
     else:
-        raise InputError(f"unknown layout {layout!r}; expected ernst or geo", key="datasets.<name>.layout")
+        raise InputError(
+            f"unknown layout {layout!r}; expected ernst or geo", key="datasets.<name>.layout"
+        )
     assert design_seqs is not None
     tiles = build_tiles(
         design_seqs,
@@ -188,7 +194,10 @@ def import_counts(
         if keep_barcodes:
             barcode_tables.append(long.set_index(["tile_id", "barcode"])["count"].rename(lib))
     counts = pd.DataFrame({"tile_id": design_ids.to_numpy(), **wide})
-    n_bc = pd.concat([long.groupby("tile_id", sort=False)["barcode"].max() for long, _, _ in per_lib.values()], axis=1)
+    n_bc = pd.concat(
+        [long.groupby("tile_id", sort=False)["barcode"].max() for long, _, _ in per_lib.values()],
+        axis=1,
+    )
     tiles["n_barcodes"] = n_bc.max(axis=1).reindex(design_ids).to_numpy(dtype=np.int64)
     barcode_counts = None
     if keep_barcodes:
@@ -249,5 +258,3 @@ def write_imported(result: ImportedCounts, *, counts_path, tiles_path, barcodes_
             if table is None:
                 raise ValueError("barcode counts were not kept; import with keep_barcodes=True")
             table.to_parquet(tmp[2], index=False)
-
-

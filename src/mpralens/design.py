@@ -1,6 +1,7 @@
 """The tile design: tile IDs, sequences and genome coordinates, as one tiles table.
 
-Tile IDs follow Sharpr-MPRA (Ernst et al. 2016): scale-up ``CELLTYPE_STATE_REGIONID_TILEPOS_CHR_CENTER``
+Tile IDs follow Sharpr-MPRA (Ernst et al. 2016): scale-up
+``CELLTYPE_STATE_REGIONID_TILEPOS_CHR_CENTER``
 (TILEPOS is the 4th field) and pilot ``GROUP_REGIONID_TILEPOS`` (TILEPOS last). The region ID is the
 tile ID without TILEPOS. Coordinates are 0-based half-open, one row per tile (pilot) or per region
 (scale-up, tiles placed at ``start + TILEPOS * tile_step``).
@@ -92,7 +93,9 @@ def read_coords(path: str | PathLike[str]) -> pd.DataFrame:
     bad = np.flatnonzero(end <= start)
     if bad.size:
         i = int(bad[0])
-        raise InputError(f"end ({end[i]}) must be greater than start ({start[i]})", path=path, line=i + 1)
+        raise InputError(
+            f"end ({end[i]}) must be greater than start ({start[i]})", path=path, line=i + 1
+        )
     check_unique(df, "id", what="ID")
     return pd.DataFrame({"id": df["id"], "chrom": df["chrom"], "start": start, "end": end})
 

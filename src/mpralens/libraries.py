@@ -41,7 +41,9 @@ def read_library_sheet(path: str | PathLike[str]) -> pd.DataFrame:
         Columns as in :data:`SHEET_COLUMNS`; ``replicate`` is ``int64``; ``path`` is absolute.
     """
     path = Path(path)
-    df = read_tsv(path, columns=["library", "molecule", "promoter", "replicate", "path"], header=True)
+    df = read_tsv(
+        path, columns=["library", "molecule", "promoter", "replicate", "path"], header=True
+    )
     if "cell" not in df.columns:
         raise InputError("missing column cell (may be empty for DNA libraries)", path=path, line=1)
     extra = [c for c in df.columns if c not in SHEET_COLUMNS]
@@ -56,7 +58,9 @@ def read_library_sheet(path: str | PathLike[str]) -> pd.DataFrame:
     if not mol_ok.all():
         i = int(np.flatnonzero(~mol_ok)[0])
         raise InputError(
-            f"molecule must be DNA or RNA, found {df['molecule'].iloc[i]!r}", path=path, line=first + i
+            f"molecule must be DNA or RNA, found {df['molecule'].iloc[i]!r}",
+            path=path,
+            line=first + i,
         )
     no_cell = ((df["molecule"] == "RNA") & (df["cell"] == "")).to_numpy()
     if no_cell.any():
@@ -67,7 +71,9 @@ def read_library_sheet(path: str | PathLike[str]) -> pd.DataFrame:
         i = int(np.flatnonzero(replicate < 1)[0])
         raise InputError("replicate must be 1 or more", path=path, line=first + i)
     check_unique(df, "library", what="library")
-    resolved = [p if Path(p).is_absolute() else str((path.parent / p).resolve()) for p in df["path"]]
+    resolved = [
+        p if Path(p).is_absolute() else str((path.parent / p).resolve()) for p in df["path"]
+    ]
     for i, p in enumerate(resolved):
         if not Path(p).is_file():
             raise InputError(f"count file {p} does not exist", path=path, line=first + i)
@@ -117,7 +123,9 @@ def pair_libraries(sheet: pd.DataFrame, *, sheet_path: str | PathLike[str] = "li
                 )
             cands = same_rep
         task = f"{row['cell']}_{row['promoter']}"
-        pairs.append(ReplicatePair(task, int(row["replicate"]), row["library"], cands["library"].iloc[0]))
+        pairs.append(
+            ReplicatePair(task, int(row["replicate"]), row["library"], cands["library"].iloc[0])
+        )
     keys = [(p.task, p.replicate) for p in pairs]
     if len(set(keys)) != len(keys):
         dup = next(k for k in keys if keys.count(k) > 1)

@@ -1,9 +1,8 @@
-"""Quality control of counts and activities: replicate agreement, valid fractions, library totals."""
+"""Quality control of counts and activities: replicate agreement, valid tiles, library totals."""
 
 from __future__ import annotations
 
 import json
-from os import PathLike
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,9 @@ from scipy import stats
 from mpralens.weights import replicate_columns
 
 
-def qc_summary(counts: pd.DataFrame, activity: pd.DataFrame, sheet: pd.DataFrame, tiles: pd.DataFrame) -> dict:
+def qc_summary(
+    counts: pd.DataFrame, activity: pd.DataFrame, sheet: pd.DataFrame, tiles: pd.DataFrame
+) -> dict:
     """Numbers for ``qc.json``.
 
     Returns
@@ -30,13 +31,19 @@ def qc_summary(counts: pd.DataFrame, activity: pd.DataFrame, sheet: pd.DataFrame
             "molecule": row.molecule,
             "total_reads": int(c.sum()),
             "zero_fraction": float((c == 0).mean()),
-            "mean_barcodes_per_tile": float(tiles["n_barcodes"].mean()) if "n_barcodes" in tiles else 1.0,
+            "mean_barcodes_per_tile": float(tiles["n_barcodes"].mean())
+            if "n_barcodes" in tiles
+            else 1.0,
         }
     tasks = {}
     rep_cols = replicate_columns(activity)
     for task, g in activity.groupby("task", sort=True):
         v = g[g["valid"]]
-        entry = {"n_tiles": int(len(g)), "n_valid": int(len(v)), "valid_fraction": float(g["valid"].mean())}
+        entry = {
+            "n_tiles": int(len(g)),
+            "n_valid": int(len(v)),
+            "valid_fraction": float(g["valid"].mean()),
+        }
         if len(rep_cols) >= 2 and len(v) > 2:
             a, b = v[rep_cols[0]].to_numpy(), v[rep_cols[1]].to_numpy()
             entry["replicate_pearson"] = float(stats.pearsonr(a, b).statistic)
@@ -45,7 +52,16 @@ def qc_summary(counts: pd.DataFrame, activity: pd.DataFrame, sheet: pd.DataFrame
     return {"libraries": libs, "tasks": tasks}
 
 
-def write_qc(summary: dict, counts: pd.DataFrame, activity: pd.DataFrame, sheet: pd.DataFrame, *, json_path, replicates_png, counts_png) -> None:
+def write_qc(
+    summary: dict,
+    counts: pd.DataFrame,
+    activity: pd.DataFrame,
+    sheet: pd.DataFrame,
+    *,
+    json_path,
+    replicates_png,
+    counts_png,
+) -> None:
     """Write ``qc.json`` and the two QC figures (paths are final; caller handles atomicity)."""
     import matplotlib
 
@@ -72,12 +88,15 @@ def write_qc(summary: dict, counts: pd.DataFrame, activity: pd.DataFrame, sheet:
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for row in sheet.itertuples(index=False):
-        ax.hist(np.log10(counts[row.library].to_numpy() + 1.0), bins=60, histtype="step", label=row.library)
+        ax.hist(
+            np.log10(counts[row.library].to_numpy() + 1.0),
+            bins=60,
+            histtype="step",
+            label=row.library,
+        )
     ax.set_xlabel("log10(count + 1) per tile")
     ax.set_ylabel("tiles")
     ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(counts_png, dpi=110)
     plt.close(fig)
-
-

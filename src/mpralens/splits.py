@@ -47,7 +47,8 @@ def split_by_chromosome(
     both = set(valid_chromosomes) & set(test_chromosomes)
     if both:
         raise InputError(
-            f"chromosome(s) {sorted(both)} are both validation and test", key="split.test_chromosomes"
+            f"chromosome(s) {sorted(both)} are both validation and test",
+            key="split.test_chromosomes",
         )
     label = np.where(
         region_chrom.isin(test_chromosomes),
@@ -73,7 +74,9 @@ def make_splits(tiles: pd.DataFrame, *, by: str = "region", **kwargs) -> pd.Data
         chrom = tiles.groupby("region_id", sort=True)["chrom"].first()
         per_region = split_by_chromosome(chrom, **kwargs)
     else:
-        raise InputError(f"unknown split method {by!r}; expected region or chromosome", key="split.by")
+        raise InputError(
+            f"unknown split method {by!r}; expected region or chromosome", key="split.by"
+        )
     out = pd.DataFrame(
         {
             "tile_id": tiles["tile_id"].to_numpy(),

@@ -118,7 +118,9 @@ def _read_text(path: Path) -> str:
                 return fh.read()
         return path.read_text()
     except (EOFError, OSError, zlib.error) as exc:
-        raise InputError(f"cannot read file ({exc}); is it a complete, valid file?", path=path) from exc
+        raise InputError(
+            f"cannot read file ({exc}); is it a complete, valid file?", path=path
+        ) from exc
     except UnicodeDecodeError as exc:
         raise InputError("file is not text (UTF-8)", path=path) from exc
 

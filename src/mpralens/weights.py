@@ -23,7 +23,7 @@ ACTIVITY_COLUMNS = ["tile_id", "region_id", "tile_pos", "task"]
 
 
 def replicate_columns(df: pd.DataFrame) -> list[str]:
-    """The ``log2_ratio_rep<i>`` columns of ``df`` in replicate order."""
+    """Return the ``log2_ratio_rep<i>`` columns of ``df`` in replicate order."""
     cols = [c for c in df.columns if c.startswith("log2_ratio_rep")]
     return sorted(cols, key=lambda c: int(c.removeprefix("log2_ratio_rep")))
 

@@ -9,10 +9,11 @@ Model, per region of ``region_length`` bp on a synthetic genome:
 * A tile's true activity in a task (log2 units) is
   ``baseline + region_effect + S * tanh(raw / S)`` where ``raw`` sums, over sites fully inside the
   tile, ``effect * (0.5 + x)`` with ``x`` in [0, 1] the site centre's relative position in the tile
-  (sites near the 3' promoter end count more), plus ``cooperativity`` for each activating site beyond
-  the first in the tile. Position, saturation and cooperativity make the truth non-additive in
-  k-mers, which sequence models must learn.
-* Counts are gamma-Poisson (negative binomial): plasmid abundance ``a ~ LogNormal(0, abundance_sd)``;
+  (sites near the 3' promoter end count more), plus ``cooperativity`` for each activating site
+  beyond the first in the tile. Position, saturation and cooperativity make the truth non-additive
+  in k-mers, which sequence models must learn.
+* Counts are gamma-Poisson (negative binomial): plasmid abundance
+  ``a ~ LogNormal(0, abundance_sd)``;
   DNA ~ NB(``dna_depth * a``); RNA ~ NB(``rna_depth * a * 2^(activity + e)``) with per-replicate
   biological noise ``e ~ N(0, replicate_sd)``. Barcodes split a tile's molecules by log-normal
   efficiencies spanning about two orders of magnitude.
@@ -82,7 +83,9 @@ class TiledSimulation:
     @property
     def tasks(self) -> list[tuple[str, str]]:
         """(cell, promoter) pairs in task-name order."""
-        return sorted(((c, p) for c in self.cells for p in self.promoters), key=lambda t: f"{t[0]}_{t[1]}")
+        return sorted(
+            ((c, p) for c in self.cells for p in self.promoters), key=lambda t: f"{t[0]}_{t[1]}"
+        )
 
 
 def _layout_genome(s: TiledSimulation, rng: np.random.Generator):
@@ -100,15 +103,23 @@ def _layout_genome(s: TiledSimulation, rng: np.random.Generator):
             pos += s.region_length
         lengths[f"chr{c + 1}"] = pos + 500
         rows.extend(zip(members, [f"chr{c + 1}"] * len(members), starts, strict=True))
-    df = pd.DataFrame(rows, columns=["idx", "chrom", "start"]).sort_values("idx").reset_index(drop=True)
+    df = (
+        pd.DataFrame(rows, columns=["idx", "chrom", "start"])
+        .sort_values("idx")
+        .reset_index(drop=True)
+    )
     df["end"] = df["start"] + s.region_length
     center = (df["start"] + df["end"]) // 2
-    df["region_id"] = [f"Sim_1_{i}_{c}_{m}" for i, c, m in zip(df["idx"], df["chrom"], center, strict=True)]
+    df["region_id"] = [
+        f"Sim_1_{i}_{c}_{m}" for i, c, m in zip(df["idx"], df["chrom"], center, strict=True)
+    ]
     df["proximal"] = rng.random(s.n_regions) < 0.5
     return df, lengths
 
 
-def _plant_sites(s: TiledSimulation, regions: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def _plant_sites(
+    s: TiledSimulation, regions: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
     """Choose non-overlapping site positions per region (offsets within the region)."""
     rate = np.where(regions["proximal"], 1.5, 1.0) * s.sites_per_region
     n_sites = rng.poisson(rate)
@@ -142,7 +153,7 @@ def _site_sequences(sites: pd.DataFrame, s: TiledSimulation, rng: np.random.Gene
 
 
 def _tile_activity(s: TiledSimulation, sites: pd.DataFrame, regions: pd.DataFrame, rng):
-    """True activity, ``shape=(n_regions * n_tiles, n_tasks)``, log2 units."""
+    """Compute true activity, ``shape=(n_regions * n_tiles, n_tasks)``, log2 units."""
     n_t, tasks = s.n_tiles, s.tasks
     effects = np.array([[tf.effect_in(c, p) for c, p in tasks] for tf in CATALOG])  # (n_tf, n_task)
     off = sites["offset"].to_numpy()
@@ -151,7 +162,11 @@ def _tile_activity(s: TiledSimulation, sites: pd.DataFrame, regions: pd.DataFram
     hi = np.minimum(n_t - 1, off // s.tile_step)
     n_cover = np.maximum(hi - lo + 1, 0)
     site_rep = np.repeat(np.arange(len(sites)), n_cover)
-    tile = np.concatenate([np.arange(a, b + 1) for a, b in zip(lo, hi, strict=True)]) if len(sites) else np.zeros(0, int)
+    tile = (
+        np.concatenate([np.arange(a, b + 1) for a, b in zip(lo, hi, strict=True)])
+        if len(sites)
+        else np.zeros(0, int)
+    )
     tile = tile.astype(np.int64)
     centre = off[site_rep] + sites["length"].to_numpy()[site_rep] / 2 - tile * s.tile_step
     factor = 0.5 + centre / s.tile_length
@@ -192,7 +207,9 @@ def _write_counts(path: Path, ids: np.ndarray, counts: np.ndarray) -> None:
     header = "\t" + "\t".join(str(b) for b in range(1, counts.shape[1] + 1))
     body = pd.DataFrame(counts, columns=[str(b) for b in range(1, counts.shape[1] + 1)])
     body.insert(0, "id", ids)
-    path.write_text(header + "\n" + body.to_csv(sep="\t", header=False, index=False, lineterminator="\n"))
+    path.write_text(
+        header + "\n" + body.to_csv(sep="\t", header=False, index=False, lineterminator="\n")
+    )
 
 
 def _write_fasta(path: Path, chroms: dict[str, np.ndarray]) -> None:
@@ -203,7 +220,8 @@ def _write_fasta(path: Path, chroms: dict[str, np.ndarray]) -> None:
             fh.write(f">{name}\n".encode())
             n_full = len(seq) // 60
             block = np.concatenate(
-                [seq[: n_full * 60].reshape(n_full, 60), np.full((n_full, 1), ord("\n"), np.uint8)], axis=1
+                [seq[: n_full * 60].reshape(n_full, 60), np.full((n_full, 1), ord("\n"), np.uint8)],
+                axis=1,
             )
             fh.write(block.tobytes())
             if len(seq) % 60:
@@ -255,8 +273,11 @@ def simulate_tiled(settings: TiledSimulation, outdir: str | Path) -> None:
         [
             f"Sim_1_{i}_{t}_{c}_{rid.rsplit('_', 1)[1]}"
             for i, t, c, rid in zip(
-                regions["idx"].to_numpy()[reg_rep], tpos, regions["chrom"].to_numpy()[reg_rep],
-                regions["region_id"].to_numpy()[reg_rep], strict=True,
+                regions["idx"].to_numpy()[reg_rep],
+                tpos,
+                regions["chrom"].to_numpy()[reg_rep],
+                regions["region_id"].to_numpy()[reg_rep],
+                strict=True,
             )
         ]
     )
@@ -289,9 +310,9 @@ def simulate_tiled(settings: TiledSimulation, outdir: str | Path) -> None:
             name = f"{c}_{DESIGN}_{p}_mRNA_Rep{r}.counts"
             _write_counts(folder / name, ids, counts)
             sheet.append((f"{c}_{p}_mRNA_Rep{r}", "RNA", c, p, r, f"{c.upper()}/{name}"))
-        pd.DataFrame(sheet, columns=["library", "molecule", "cell", "promoter", "replicate", "path"]).to_csv(
-            tmp / "libraries.tsv", sep="\t", index=False
-        )
+        pd.DataFrame(
+            sheet, columns=["library", "molecule", "cell", "promoter", "replicate", "path"]
+        ).to_csv(tmp / "libraries.tsv", sep="\t", index=False)
         _write_fasta(tmp / "genome.fa", genome)
         _write_bigwig(tmp / "conservation.bw", _conservation(s, sites, lengths, regions, rng))
         _write_tf_beds(tmp / "tf_sites", s, sites, regions, rng)
@@ -308,7 +329,9 @@ def _conservation(s, sites, lengths, regions, rng) -> dict[str, np.ndarray]:
     # Conserved elements with no planted effect: conservation is not function.
     n_extra = rng.poisson(0.3 * s.n_regions)
     pick = rng.integers(0, len(regions), n_extra)
-    for c, st in zip(regions["chrom"].to_numpy()[pick], regions["start"].to_numpy()[pick], strict=True):
+    for c, st in zip(
+        regions["chrom"].to_numpy()[pick], regions["start"].to_numpy()[pick], strict=True
+    ):
         length = int(rng.integers(8, 25))
         off = int(rng.integers(0, s.region_length - length))
         tracks[c][st + off : st + off + length] += rng.normal(4.0, 1.0, length).clip(1.0)
@@ -345,14 +368,18 @@ def _write_tf_beds(folder: Path, s, sites, regions, rng) -> None:
                 "strand": np.where(rng.random(n_decoy) < 0.5, "+", "-"),
             }
         )
-        out = pd.concat([bed, decoys], ignore_index=True).sort_values(["chrom", "start"], kind="stable")
+        out = pd.concat([bed, decoys], ignore_index=True).sort_values(
+            ["chrom", "start"], kind="stable"
+        )
         out.to_csv(folder / f"{cell}.bed", sep="\t", header=False, index=False)
 
 
 def _write_tss(path: Path, regions, lengths, rng) -> None:
     prox = regions[regions["proximal"]]
     dist = rng.integers(50, 2000, len(prox))
-    tss = np.minimum(prox["end"].to_numpy() + dist, np.array([lengths[c] - 1 for c in prox["chrom"]]))
+    tss = np.minimum(
+        prox["end"].to_numpy() + dist, np.array([lengths[c] - 1 for c in prox["chrom"]])
+    )
     pd.DataFrame(
         {
             "chrom": prox["chrom"],
@@ -387,7 +414,9 @@ def _write_truth(folder: Path, s, sites, regions, ids, activity) -> None:
         pd.DataFrame(
             {
                 "tile_id": np.tile(ids, len(task_names)),
-                "region_id": np.tile(np.repeat(regions["region_id"].to_numpy(), n_t), len(task_names)),
+                "region_id": np.tile(
+                    np.repeat(regions["region_id"].to_numpy(), n_t), len(task_names)
+                ),
                 "tile_pos": np.tile(np.tile(np.arange(n_t), s.n_regions), len(task_names)),
                 "task": np.repeat(task_names, len(ids)),
                 "true_activity": activity.T.reshape(-1),
@@ -399,10 +428,22 @@ def _write_truth(folder: Path, s, sites, regions, ids, activity) -> None:
     L = s.region_length
     base = np.zeros((s.n_regions, L, len(task_names)), dtype=np.float32)
     for j, (c, p) in enumerate(s.tasks):
-        per_base = np.array([CATALOG[t].effect_in(c, p) for t in sites["tf"]]) / sites["length"].to_numpy()
+        per_base = (
+            np.array([CATALOG[t].effect_in(c, p) for t in sites["tf"]]) / sites["length"].to_numpy()
+        )
         idx_r = np.repeat(sites["region"].to_numpy(), sites["length"].to_numpy())
-        idx_p = np.concatenate([np.arange(o, o + n) for o, n in zip(sites["offset"], sites["length"], strict=True)]) if len(sites) else np.zeros(0, int)
-        np.add.at(base[:, :, j], (idx_r, idx_p.astype(np.int64)), np.repeat(per_base, sites["length"].to_numpy()))
+        idx_p = (
+            np.concatenate(
+                [np.arange(o, o + n) for o, n in zip(sites["offset"], sites["length"], strict=True)]
+            )
+            if len(sites)
+            else np.zeros(0, int)
+        )
+        np.add.at(
+            base[:, :, j],
+            (idx_r, idx_p.astype(np.int64)),
+            np.repeat(per_base, sites["length"].to_numpy()),
+        )
     pos = np.tile(np.arange(L), s.n_regions)
     table = pd.DataFrame(
         {

@@ -1,0 +1,85 @@
+"""Shared fixtures: the ../shared data (fail, not skip, under CI) and small simulated data sets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SHARPR = SHARED / "data" / "sharpr_format"
+
+
+def require_shared() -> Path:
+    """Return ../shared; skip locally when it is missing, fail under CI."""
+    if not SHARPR.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but the shared data is missing: {SHARPR}")
+        pytest.skip(f"shared data not found at {SHARPR}")
+    return SHARED
+
+
+@pytest.fixture
+def shared() -> Path:
+    return require_shared()
+
+
+@pytest.fixture(scope="session")
+def small_sim(tmp_path_factory) -> Path:
+    """A 300-region simulated data set (seed 1), written once per session."""
+    from mpralens.simulate.tiled import TiledSimulation, simulate_tiled
+
+    out = tmp_path_factory.mktemp("sim") / "small"
+    simulate_tiled(TiledSimulation(n_regions=300, seed=1), out)
+    return out
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m mpralens`` and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "mpralens", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
+
+
+def snakemake_env() -> dict[str, str]:
+    """Environment whose PATH finds this interpreter's ``mpralens`` script."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run snakemake on a copy of the workflow in ``workdir``."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=workdir,
+        env=snakemake_env(),
+        capture_output=True,
+        text=True,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def workflow_copy(dest: Path) -> Path:
+    """Copy the workflow files (not results) into ``dest`` so tests never touch the checkout."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("Snakefile", "workflow", "config", "envs", "tests"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(src, dest / name)
+    # Pilot configs reach ../shared relative to the repository root.
+    if SHARED.exists() and not (dest.parent / "shared").exists():
+        (dest.parent / "shared").symlink_to(SHARED)
+    return dest
