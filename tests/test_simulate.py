@@ -31,8 +31,11 @@ def test_replicate_correlation_like_real_data(small_sim):
 
 def test_measured_activity_tracks_truth(small_sim):
     _, act = _activity(small_sim)
-    truth = pd.read_csv(small_sim / "truth" / "tile_activity.tsv.gz", sep="\t")
-    m = act[act["valid"]].merge(truth, on=["tile_id", "task"])
+    truth = pd.read_parquet(small_sim / "truth" / "tile_activity.parquet")
+    truth = truth.melt(
+        id_vars=["tile_id", "region_id", "tile_pos"], var_name="task", value_name="true_activity"
+    )
+    m = act[act["valid"]].merge(truth[["tile_id", "task", "true_activity"]], on=["tile_id", "task"])
     for task, g in m.groupby("task"):
         assert np.corrcoef(g["activity"], g["true_activity"])[0, 1] > 0.5, task
 
@@ -68,8 +71,7 @@ def test_ground_truth_is_consistent(small_sim):
     hnf = sites[sites["tf"] == "HNF4A"]
     assert (hnf["effect_HepG2_minP"] > 0).all() and (hnf["effect_K562_minP"] == 0).all()
     # Tiles holding an active HepG2-only site are more active in HepG2 than in K562.
-    truth = pd.read_csv(small_sim / "truth" / "tile_activity.tsv.gz", sep="\t")
-    wide = truth.pivot(index="tile_id", columns="task", values="true_activity")
+    wide = pd.read_parquet(small_sim / "truth" / "tile_activity.parquet")
     assert (wide["HepG2_minP"] - wide["K562_minP"]).abs().max() > 1.0
 
 

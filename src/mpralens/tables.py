@@ -181,5 +181,7 @@ def write_tsv(df: pd.DataFrame, path: str | PathLike[str]) -> None:
 
     The gzip header's timestamp is fixed at 0 so that reruns give identical files.
     """
-    compression = {"method": "gzip", "mtime": 0} if str(path).endswith(".gz") else None
+    compression = (
+        {"method": "gzip", "mtime": 0, "compresslevel": 5} if str(path).endswith(".gz") else None
+    )
     df.to_csv(path, sep="\t", index=False, compression=compression, float_format="%.8g")

@@ -12,7 +12,7 @@ rule simulate_tiled:
         tf_hepg2="resources/{ds}/tf_sites/HepG2.bed",
         tf_k562="resources/{ds}/tf_sites/K562.bed",
         truth_sites="resources/{ds}/truth/sites.tsv",
-        truth_tiles="resources/{ds}/truth/tile_activity.tsv.gz",
+        truth_tiles="resources/{ds}/truth/tile_activity.parquet",
         truth_bases="resources/{ds}/truth/base_effect.parquet",
     params:
         settings=simulate_settings,

@@ -245,7 +245,8 @@ def simulate_tiled(settings: TiledSimulation, outdir: str | Path) -> None:
     Layout written (Ernst site): ``SimDesign.sequences.txt``, ``coords_SimDesign_hg19.txt``,
     ``DNACOUNTS/``, ``HEPG2/``, ``K562/`` (one folder per cell), ``libraries.tsv``, ``genome.fa``
     (+ ``.fai``), ``conservation.bw``, ``tf_sites/<cell>.bed``, ``tss.bed``, ``settings.json`` and
-    ``truth/`` (``sites.tsv``, ``tile_activity.tsv.gz``, ``base_effect.parquet``).
+    ``truth/`` (``sites.tsv``; ``tile_activity.parquet`` and ``base_effect.parquet``, one column
+    per task).
     """
     import json
 
@@ -410,20 +411,16 @@ def _write_truth(folder: Path, s, sites, regions, ids, activity) -> None:
         out_sites[f"effect_{c}_{p}"] = [CATALOG[t].effect_in(c, p) for t in sites["tf"]]
     write_tsv(out_sites, folder / "sites.tsv")
     n_t = s.n_tiles
-    write_tsv(
-        pd.DataFrame(
-            {
-                "tile_id": np.tile(ids, len(task_names)),
-                "region_id": np.tile(
-                    np.repeat(regions["region_id"].to_numpy(), n_t), len(task_names)
-                ),
-                "tile_pos": np.tile(np.tile(np.arange(n_t), s.n_regions), len(task_names)),
-                "task": np.repeat(task_names, len(ids)),
-                "true_activity": activity.T.reshape(-1),
-            }
-        ),
-        folder / "tile_activity.tsv.gz",
+    tiles = pd.DataFrame(
+        {
+            "tile_id": ids,
+            "region_id": np.repeat(regions["region_id"].to_numpy(), n_t),
+            "tile_pos": np.tile(np.arange(n_t), s.n_regions),
+        }
     )
+    for j, name in enumerate(task_names):
+        tiles[name] = activity[:, j]
+    tiles.to_parquet(folder / "tile_activity.parquet", index=False)
     # Per-base effect: each site spreads its effect evenly over its bases.
     L = s.region_length
     base = np.zeros((s.n_regions, L, len(task_names)), dtype=np.float32)
@@ -477,6 +474,6 @@ def simulated_paths(outdir: str, cells: list[str] | None = None) -> dict[str, ob
         "tss": f"{outdir}/tss.bed",
         "tf_sites": {c: f"{outdir}/tf_sites/{c}.bed" for c in cells},
         "truth_sites": f"{outdir}/truth/sites.tsv",
-        "truth_tile_activity": f"{outdir}/truth/tile_activity.tsv.gz",
+        "truth_tile_activity": f"{outdir}/truth/tile_activity.parquet",
         "truth_base_effect": f"{outdir}/truth/base_effect.parquet",
     }
