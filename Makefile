@@ -23,8 +23,8 @@ report: $(STAMP)
 	$(BIN)/snakemake --cores 1 --configfile config/config.yaml --report report.html
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests scripts bench
-	$(BIN)/ruff format --check src tests scripts bench
+	$(BIN)/ruff check src tests bench $(wildcard scripts/*.py)
+	$(BIN)/ruff format --check src tests bench $(wildcard scripts/*.py)
 	$(BIN)/snakemake --lint --configfile config/config.yaml
 
 unit: $(STAMP)

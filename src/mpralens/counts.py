@@ -23,7 +23,7 @@ from mpralens.design import build_tiles, read_coords, read_sequences
 from mpralens.errors import InputError
 from mpralens.libraries import read_library_sheet
 from mpralens.sequences import check_bases
-from mpralens.tables import check_unique, read_tsv, to_int, write_tsv
+from mpralens.tables import check_unique, member, read_tsv, to_int, write_tsv
 
 
 @dataclass
@@ -216,7 +216,7 @@ def import_counts(
 
 def _check_same_sequences(design: pd.DataFrame, seqs: pd.DataFrame, path) -> None:
     ref = design.set_index("tile_id")["sequence"]
-    common = seqs[seqs["tile_id"].isin(ref.index)]
+    common = seqs[member(seqs["tile_id"], ref.index)]
     diff = common["sequence"].to_numpy() != ref.loc[common["tile_id"]].to_numpy()
     if diff.any():
         i = int(np.flatnonzero(diff)[0])
@@ -228,7 +228,7 @@ def _check_same_sequences(design: pd.DataFrame, seqs: pd.DataFrame, path) -> Non
 
 
 def _check_same_tiles(design_ids: pd.Index, ids: pd.DataFrame, path, design_path) -> None:
-    unknown = ~ids["tile_id"].isin(design_ids).to_numpy()
+    unknown = ~member(ids["tile_id"], design_ids)
     if unknown.any():
         i = int(np.flatnonzero(unknown)[0])
         raise InputError(
@@ -236,7 +236,7 @@ def _check_same_tiles(design_ids: pd.Index, ids: pd.DataFrame, path, design_path
             path=path,
             line=int(ids["line"].iloc[i]),
         )
-    missing = ~design_ids.isin(ids["tile_id"])
+    missing = ~member(design_ids, ids["tile_id"])
     if missing.any():
         raise InputError(
             f"tile {design_ids[int(np.flatnonzero(missing)[0])]!r} of the design "

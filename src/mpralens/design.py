@@ -19,7 +19,7 @@ import pandas as pd
 
 from mpralens.errors import InputError
 from mpralens.sequences import check_bases
-from mpralens.tables import check_unique, read_tsv, to_int
+from mpralens.tables import check_unique, member, read_tsv, to_int
 
 TILE_COLUMNS = ["tile_id", "region_id", "tile_pos", "chrom", "start", "end", "sequence"]
 
@@ -134,13 +134,13 @@ def build_tiles(
         }
     )
     by_id = coords.set_index("id")
-    if tiles["tile_id"].isin(by_id.index).all():
+    if member(tiles["tile_id"], by_id.index).all():
         c = by_id.loc[tiles["tile_id"]]
         tiles["chrom"] = c["chrom"].to_numpy()
         tiles["start"] = c["start"].to_numpy()
         tiles["end"] = c["end"].to_numpy()
     else:
-        known = tiles["region_id"].isin(by_id.index).to_numpy()
+        known = member(tiles["region_id"], by_id.index)
         if not known.all():
             i = int(np.flatnonzero(~known)[0])
             raise InputError(

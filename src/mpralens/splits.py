@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from mpralens.errors import InputError
+from mpralens.tables import member
 
 SPLITS = ("train", "valid", "test")
 
@@ -51,9 +52,9 @@ def split_by_chromosome(
             key="split.test_chromosomes",
         )
     label = np.where(
-        region_chrom.isin(test_chromosomes),
+        member(region_chrom, test_chromosomes),
         "test",
-        np.where(region_chrom.isin(valid_chromosomes), "valid", "train"),
+        np.where(member(region_chrom, valid_chromosomes), "valid", "train"),
     )
     return pd.Series(label, index=region_chrom.index, name="split")
 

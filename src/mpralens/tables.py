@@ -185,3 +185,13 @@ def write_tsv(df: pd.DataFrame, path: str | PathLike[str]) -> None:
         {"method": "gzip", "mtime": 0, "compresslevel": 5} if str(path).endswith(".gz") else None
     )
     df.to_csv(path, sep="\t", index=False, compression=compression, float_format="%.8g")
+
+
+def member(values, reference) -> np.ndarray:
+    """Boolean mask: which ``values`` occur in ``reference``.
+
+    Hash-based on object arrays: pandas 3's ``Series.isin`` on Arrow-backed strings falls back to
+    a Python loop that took minutes at the full Sharpr scale.
+    """
+    ref = pd.Index(np.asarray(reference, dtype=object)).unique()
+    return ref.get_indexer(np.asarray(values, dtype=object)) >= 0

@@ -1,0 +1,1 @@
+"""Multitask convolutional networks of tile activity, trained with PyTorch Lightning."""

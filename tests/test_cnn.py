@@ -1,0 +1,83 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mpralens.cnn.architectures import ARCHITECTURES, build_architecture
+from mpralens.cnn.module import encode, load_network, masked_weighted_mse
+from mpralens.cnn.train import CNNSettings, predict_tiles, train_cnn
+from mpralens.training_data import TrainingData
+
+
+def test_loss_ignores_invalid_pairs():
+    pred = torch.tensor([[1.0, 5.0], [2.0, 0.0]])
+    y = torch.tensor([[0.0, float("nan")], [4.0, 1.0]])
+    w = torch.tensor([[1.0, 100.0], [0.5, 2.0]])
+    # valid: (0,0): w1 * 1^2; (1,0): 0.5 * 2^2; (1,1): 2 * 1^2 -> (1 + 2 + 2) / (1 + 0.5 + 2)
+    assert masked_weighted_mse(pred, y, w).item() == pytest.approx(5 / 3.5)
+    assert masked_weighted_mse(pred, torch.full_like(y, float("nan")), w).item() == 0.0
+
+
+def test_positional_encoding_places_tile_at_offset():
+    x = encode(["ACG", "TTT"], np.array([0, 4]), "positional", 8)
+    assert x.shape == (2, 4, 8)
+    assert x[0, :, :3].argmax(axis=0).tolist() == [0, 1, 2] and x[0, :, 3:].sum() == 0
+    assert x[1, 3, 4:7].tolist() == [1, 1, 1] and x[1].sum() == 3
+
+
+def _tiny_data(n_regions=24, seed=0):
+    rng = np.random.default_rng(seed)
+    rows, ys = [], []
+    for r in range(n_regions):
+        region = "".join(rng.choice(list("ACGT"), 60))
+        for t in range(4):
+            seq = region[t * 5 : t * 5 + 45]
+            rows.append((f"R_{r}_{t}", f"R_{r}", t, t * 5, seq, ["train", "valid", "test"][r % 3]))
+            ys.append([seq.count("AC") / 5.0, np.nan if t == 0 else seq.count("GT") / 5.0])
+    tiles = pd.DataFrame(
+        rows, columns=["tile_id", "region_id", "tile_pos", "offset", "sequence", "split"]
+    )
+    y = np.array(ys)
+    return TrainingData(tiles, y, np.where(np.isnan(y), 0.0, 1.0), ["A_x", "B_y"])
+
+
+SMALL = {"paggi": {"filters": 8, "pool": 8}, "dragonn": {"filters": 8}, "residual": {"channels": 8}}
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("layout", ["tile", "positional"])
+def test_fast_dev_run(arch, layout, tmp_path):
+    s = CNNSettings(arch=arch, arch_kwargs=SMALL[arch], layout=layout, batch_size=16)
+    _, net, spec = train_cnn(_tiny_data(), s, tmp_path, fast_dev_run=True)
+    assert spec["input_length"] == (60 if layout == "positional" else 45)
+    out = predict_tiles(net, spec, _tiny_data())
+    assert out.shape == (96, 2) and np.isfinite(out).all()
+
+
+def test_default_architectures_shapes():
+    x = torch.zeros(3, 4, 295)
+    assert build_architecture("paggi", n_tasks=4, input_length=295)(x).shape == (3, 4)
+    assert build_architecture("dragonn", n_tasks=4, input_length=295)(x).shape == (3, 4)
+    assert build_architecture("residual", n_tasks=4, input_length=295)(x).shape == (3, 4)
+
+
+def test_checkpoint_reload_exact_and_seeded_training(tmp_path):
+    data = _tiny_data()
+    s = CNNSettings(arch="paggi", arch_kwargs=SMALL["paggi"], batch_size=16, max_epochs=2, seed=3)
+    best, net, spec = train_cnn(data, s, tmp_path / "a", dataset="tiny")
+    assert (
+        spec["tasks"] == ["A_x", "B_y"] and spec["dataset"] == "tiny" and spec["layout"] == "tile"
+    )
+    assert (tmp_path / "a" / "checkpoints" / "last.ckpt").exists()
+    assert (tmp_path / "a" / "metrics.csv").exists()
+    net2, spec2 = load_network(best)  # weights_only=True inside
+    assert spec2["version"] == spec["version"]
+    np.testing.assert_array_equal(predict_tiles(net, spec, data), predict_tiles(net2, spec2, data))
+    _, net_b, _ = train_cnn(data, s, tmp_path / "b")
+    for p, q in zip(net.state_dict().values(), net_b.state_dict().values(), strict=True):
+        assert torch.equal(p, q)
+    s_other = CNNSettings(
+        arch="paggi", arch_kwargs=SMALL["paggi"], batch_size=16, max_epochs=2, seed=4
+    )
+    _, net_c, _ = train_cnn(data, s_other, tmp_path / "c")
+    assert not torch.equal(net.state_dict()["head.weight"], net_c.state_dict()["head.weight"])
