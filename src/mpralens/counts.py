@@ -184,7 +184,7 @@ def import_counts(
         sequences_path=design_path,
         coords_path=coords,
     )
-    design_ids = pd.Index(tiles["tile_id"])
+    design_ids = pd.Index(tiles["tile_id"].to_numpy(dtype=object))
     wide = {}
     barcode_tables = []
     for lib, (long, ids, path) in per_lib.items():
@@ -228,7 +228,11 @@ def _check_same_sequences(design: pd.DataFrame, seqs: pd.DataFrame, path) -> Non
 
 
 def _check_same_tiles(design_ids: pd.Index, ids: pd.DataFrame, path, design_path) -> None:
-    unknown = ~member(ids["tile_id"], design_ids)
+    # ``design_ids`` is built once per import as an object Index, so its hash table is reused for
+    # every library. Tile IDs within a file are unique (checked on reading), so every design tile
+    # is present exactly when all IDs are known and the counts agree.
+    pos = design_ids.get_indexer(ids["tile_id"].to_numpy(dtype=object))
+    unknown = pos < 0
     if unknown.any():
         i = int(np.flatnonzero(unknown)[0])
         raise InputError(
@@ -236,11 +240,12 @@ def _check_same_tiles(design_ids: pd.Index, ids: pd.DataFrame, path, design_path
             path=path,
             line=int(ids["line"].iloc[i]),
         )
-    missing = ~member(design_ids, ids["tile_id"])
-    if missing.any():
+    if len(ids) < len(design_ids):
+        seen = np.zeros(len(design_ids), dtype=bool)
+        seen[pos] = True
         raise InputError(
-            f"tile {design_ids[int(np.flatnonzero(missing)[0])]!r} of the design "
-            f"({design_path}) has no counts in this file ({int(missing.sum())} tiles missing)",
+            f"tile {design_ids[int(np.flatnonzero(~seen)[0])]!r} of the design "
+            f"({design_path}) has no counts in this file ({int((~seen).sum())} tiles missing)",
             path=path,
         )
 
