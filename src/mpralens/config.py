@@ -15,6 +15,8 @@ from mpralens.errors import InputError
 from mpralens.simulate.tiled import simulated_paths
 
 RESOURCES = "resources"
+# Data-set keys that each name one input file (``tf_sites`` names one per cell).
+FILE_KEYS = ("sequences", "coords", "libraries", "genome", "conservation", "tss", "sharpr_scores")
 
 
 def check_config(config: dict[str, Any]) -> None:
@@ -34,15 +36,7 @@ def check_config(config: dict[str, Any]) -> None:
                     f"'{ds.get('layout', 'ernst')}' needs '{key}'",
                     key=f"datasets.{name}.{key}",
                 )
-        for key in (
-            "sequences",
-            "coords",
-            "libraries",
-            "genome",
-            "conservation",
-            "tss",
-            "sharpr_scores",
-        ):
+        for key in FILE_KEYS:
             if key in ds and not Path(ds[key]).is_file():
                 raise InputError(f"file {ds[key]} does not exist", key=f"datasets.{name}.{key}")
         for cell, path in ds.get("tf_sites", {}).items():
@@ -64,17 +58,7 @@ def dataset_paths(config: dict[str, Any], name: str) -> dict[str, Any]:
     ds = config["datasets"][name]
     if ds.get("source", "files") == "simulate":
         return simulated_paths(f"{RESOURCES}/{name}")
-    keys = (
-        "sequences",
-        "coords",
-        "libraries",
-        "genome",
-        "conservation",
-        "tss",
-        "sharpr_scores",
-        "tf_sites",
-    )
-    return {k: ds[k] for k in keys if k in ds}
+    return {k: ds[k] for k in (*FILE_KEYS, "tf_sites") if k in ds}
 
 
 def dataset_geometry(config: dict[str, Any], name: str) -> tuple[int, int]:
