@@ -81,3 +81,46 @@ def test_checkpoint_reload_exact_and_seeded_training(tmp_path):
     )
     _, net_c, _ = train_cnn(data, s_other, tmp_path / "c")
     assert not torch.equal(net.state_dict()["head.weight"], net_c.state_dict()["head.weight"])
+
+
+def test_predict_command_matches_model(tmp_path):
+    from tests.conftest import run_cli
+
+    data = _tiny_data()
+    s = CNNSettings(arch="paggi", arch_kwargs=SMALL["paggi"], batch_size=16, max_epochs=1)
+    best, net, spec = train_cnn(data, s, tmp_path / "m")
+    head = data.tiles.head(5)
+    (tmp_path / "in.tsv").write_text(
+        "id\tsequence\n"
+        + "".join(f"{i}\t{q}\n" for i, q in zip(head["tile_id"], head["sequence"], strict=True))
+    )
+    (tmp_path / "in.fa").write_text(
+        "".join(f">{i}\n{q}\n" for i, q in zip(head["tile_id"], head["sequence"], strict=True))
+    )
+    expected = predict_tiles(net, spec, TrainingData(head, data.y[:5], data.w[:5], data.tasks))
+    for name in ("in.tsv", "in.fa"):
+        proc = run_cli(
+            "predict",
+            "--model",
+            best,
+            "--sequences",
+            tmp_path / name,
+            "--out",
+            tmp_path / "out.tsv",
+        )
+        assert proc.returncode == 0, proc.stderr
+        out = pd.read_csv(tmp_path / "out.tsv", sep="\t")
+        assert list(out.columns) == ["id", "A_x", "B_y"]
+        np.testing.assert_allclose(out[["A_x", "B_y"]].to_numpy(), expected, rtol=1e-5, atol=1e-6)
+    (tmp_path / "bad.tsv").write_text("id\tsequence\nx\tACGT\n")
+    proc = run_cli(
+        "predict",
+        "--model",
+        best,
+        "--sequences",
+        tmp_path / "bad.tsv",
+        "--out",
+        tmp_path / "o2.tsv",
+    )
+    assert proc.returncode == 2 and "bad.tsv" in proc.stderr and "45-bp" in proc.stderr
+    assert not (tmp_path / "o2.tsv").exists()

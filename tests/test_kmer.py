@@ -30,3 +30,23 @@ def test_sample_weights_and_invalid_rows_are_used():
     w = np.array([[1.0], [0.0]] * 50)
     model = fit_kmer(seqs, y, w, ["T"], k=3, method="ridge", alpha=1e-6)
     assert abs(model.predict(["AAAAAA"])[0, 0] - 1.0) < 0.05
+
+
+def test_saved_model_predicts_identically(tmp_path):
+    from mpralens.kmer import load_kmer_model
+
+    rng = np.random.default_rng(1)
+    seqs = ["".join(rng.choice(list("ACGT"), 40)) for _ in range(200)]
+    y = rng.normal(size=(200, 2))
+    model = fit_kmer(seqs, y, np.ones_like(y), ["a", "b"], k=4, method="ridge", alpha=1e-3)
+    model.save(tmp_path / "m.npz")
+    loaded = load_kmer_model(tmp_path / "m.npz")
+    assert loaded.tasks == ["a", "b"] and loaded.k == 4
+    np.testing.assert_allclose(loaded.predict(seqs), model.predict(seqs), rtol=1e-5, atol=1e-6)
+    # and it equals sklearn's own prediction
+    np.testing.assert_allclose(
+        model.predict(seqs)[:, 0],
+        model.models[0].predict(kmer_matrix(seqs, 4)),
+        rtol=1e-5,
+        atol=1e-6,
+    )

@@ -48,7 +48,14 @@ def test_whole_dag_on_tiny_config(tiny_run):
     assert set(qc["tasks"]) == set(act["task"])
     for lib in qc["libraries"].values():
         assert lib["total_reads"] > 0
-    for rule in ("simulate_tiled", "import_counts", "normalize", "weights", "split"):
+    models = pd.read_csv(res / "evaluation" / "models.tsv", sep="\t")
+    assert set(models["model"]) == {"kmer", "cnn"}
+    assert set(models["target"]) == {"measured", "truth"}
+    assert len(models) == 2 * 2 * 4
+    assert (res / "evaluation" / "models.png").stat().st_size > 10_000
+    assert (res / "models" / "cnn" / "checkpoints" / "last.ckpt").exists()
+    rules = ("simulate_tiled", "import_counts", "normalize", "weights", "split")
+    for rule in rules + ("train_kmer", "train_cnn", "compare_models"):
         assert (tiny_run / "benchmarks" / "tiny" / f"{rule}.tsv").exists()
     # A second run has nothing to do.
     proc = run_snakemake(tiny_run, "-n", "--configfile", "tests/configs/tiny.yaml")

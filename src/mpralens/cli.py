@@ -42,7 +42,7 @@ def arguments(add: Callable[[argparse.ArgumentParser], None]):
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the full argument parser."""
-    from mpralens import commands  # noqa: F401  (registers the subcommands)
+    from mpralens import commands, commands_models  # noqa: F401  (registers the subcommands)
 
     parser = argparse.ArgumentParser(prog="mpralens", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"mpralens {__version__}")

@@ -12,11 +12,13 @@ weights as sample weights: ``SGDRegressor`` as in the paper (squared loss, L2 pe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from os import PathLike
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import Ridge, SGDRegressor
 
+from mpralens.errors import InputError
 from mpralens.sequences import _LOOKUP
 
 METHODS = ("sgd", "ridge")
@@ -85,10 +87,58 @@ class KmerModel:
     method: str = "sgd"
     models: list = field(default_factory=list)
 
+    def coefficients(self) -> tuple[np.ndarray, np.ndarray]:
+        """Linear weights ``shape=(n_tasks, 4**k)`` and intercepts ``shape=(n_tasks,)``."""
+        coef = np.vstack([np.ravel(m.coef_) for m in self.models])
+        intercept = np.array([float(np.ravel(m.intercept_)[0]) for m in self.models])
+        return coef, intercept
+
     def predict(self, seqs: list[str]) -> np.ndarray:
         """Predicted activity, ``shape=(len(seqs), len(tasks))``, log2 units."""
-        x = kmer_matrix(seqs, self.k)
-        return np.column_stack([m.predict(x) for m in self.models])
+        coef, intercept = self.coefficients()
+        return np.asarray(kmer_matrix(seqs, self.k, dtype=np.float64) @ coef.T) + intercept
+
+    def save(self, path: str | PathLike[str]) -> None:
+        """Write the model as ``.npz`` (plain arrays: loads without pickle)."""
+        coef, intercept = self.coefficients()
+        with open(path, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                k=self.k,
+                tasks=np.array(self.tasks),
+                method=self.method,
+                coef=coef.astype(np.float32),
+                intercept=intercept,
+            )
+
+
+@dataclass
+class LoadedKmerModel:
+    """A k-mer model restored from :meth:`KmerModel.save` (prediction only)."""
+
+    k: int
+    tasks: list[str]
+    method: str
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def predict(self, seqs: list[str]) -> np.ndarray:
+        """Predicted activity, ``shape=(len(seqs), len(tasks))``, log2 units."""
+        return (
+            np.asarray(kmer_matrix(seqs, self.k, dtype=np.float64) @ self.coef.T.astype(np.float64))
+            + self.intercept
+        )
+
+
+def load_kmer_model(path: str | PathLike[str]) -> LoadedKmerModel:
+    """Load a saved k-mer model (``allow_pickle=False``)."""
+    try:
+        z = np.load(path, allow_pickle=False)
+        return LoadedKmerModel(
+            int(z["k"]), [str(t) for t in z["tasks"]], str(z["method"]), z["coef"], z["intercept"]
+        )
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"not a saved mpralens k-mer model ({exc})", path=path) from exc
 
 
 def fit_kmer(

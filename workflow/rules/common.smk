@@ -80,6 +80,50 @@ def split_flags(wildcards):
     )
 
 
+def get_model_inputs(wildcards):
+    """Tables every sequence model trains on."""
+    return {
+        "tiles": f"results/{wildcards.ds}/tiles.tsv.gz",
+        "activity": f"results/{wildcards.ds}/activity.tsv.gz",
+        "splits": f"results/{wildcards.ds}/splits.tsv",
+    }
+
+
+def cnn_flags(wildcards):
+    """Command-line flags of `mpralens train-cnn` from `models.cnn`."""
+    c = config["models"]["cnn"]
+    flags = [
+        f"--arch {c['arch']}",
+        f"--arch-kwargs '{json.dumps(c['arch_kwargs'], sort_keys=True)}'",
+        f"--layout {c['layout']}",
+        f"--batch-size {c['batch_size']}",
+        f"--lr {c['lr']}",
+        f"--max-epochs {c['max_epochs']}",
+        f"--patience {c['patience']}",
+        f"--devices {c['devices']}",
+        f"--seed {config['seed']}",
+    ]
+    if c["rc_augment"]:
+        flags.append("--rc-augment")
+    return " ".join(flags)
+
+
+def get_compare_inputs(wildcards):
+    """Test predictions of every model, and the simulator's truth when there is one."""
+    inputs = {
+        "kmer": f"results/{wildcards.ds}/models/kmer/predictions.tsv.gz",
+        "cnn": f"results/{wildcards.ds}/models/cnn/predictions.tsv.gz",
+    }
+    if wildcards.ds in SIMULATED:
+        inputs["truth"] = dataset_inputs(wildcards.ds)["truth_tile_activity"]
+    return inputs
+
+
+def truth_flag(wildcards, input):
+    """`--truth <file>` for simulated data sets, else empty."""
+    return f"--truth {input.truth}" if "truth" in input.keys() else ""
+
+
 def all_outputs():
     """Every deliverable of every configured data set."""
     out = []
@@ -88,5 +132,6 @@ def all_outputs():
             f"results/{ds}/activity.tsv.gz",
             f"results/{ds}/splits.tsv",
             f"results/{ds}/qc/qc.json",
+            f"results/{ds}/evaluation/models.tsv",
         ]
     return out

@@ -1,0 +1,90 @@
+# Sequence models: k-mer baseline, multitask CNN, and their comparison (Paggi et al. Fig 6).
+
+
+rule train_kmer:
+    input:
+        unpack(get_model_inputs),
+    output:
+        model="results/{ds}/models/kmer/model.npz",
+        predictions="results/{ds}/models/kmer/predictions.tsv.gz",
+        metrics="results/{ds}/models/kmer/metrics.tsv",
+    params:
+        k=config["models"]["kmer"]["k"],
+        method=config["models"]["kmer"]["method"],
+        alpha=config["models"]["kmer"]["alpha"],
+        seed=config["seed"],
+    log:
+        "logs/{ds}/train_kmer.log",
+    benchmark:
+        "benchmarks/{ds}/train_kmer.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "mpralens train-kmer --tiles {input.tiles} --activity {input.activity} "
+        "--splits {input.splits} --k {params.k} --method {params.method} "
+        "--alpha {params.alpha} --seed {params.seed} "
+        "--outdir results/{wildcards.ds}/models/kmer > {log} 2>&1"
+
+
+rule train_cnn:
+    input:
+        unpack(get_model_inputs),
+    output:
+        model="results/{ds}/models/cnn/model.ckpt",
+        predictions="results/{ds}/models/cnn/predictions.tsv.gz",
+        metrics="results/{ds}/models/cnn/metrics.tsv",
+    params:
+        flags=cnn_flags,
+    log:
+        "logs/{ds}/train_cnn.log",
+    benchmark:
+        "benchmarks/{ds}/train_cnn.tsv"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    conda:
+        ENV
+    shell:
+        "OMP_NUM_THREADS={threads} mpralens train-cnn --tiles {input.tiles} "
+        "--activity {input.activity} --splits {input.splits} {params.flags} "
+        "--dataset {wildcards.ds} --outdir results/{wildcards.ds}/models/cnn > {log} 2>&1"
+
+
+rule compare_models:
+    input:
+        unpack(get_compare_inputs),
+    output:
+        table="results/{ds}/evaluation/models.tsv",
+        figure=report(
+            "results/{ds}/evaluation/models.png",
+            caption="../report/models.rst",
+            category="Models",
+            subcategory="{ds}",
+        ),
+        scatter=report(
+            "results/{ds}/evaluation/models_scatter.png",
+            caption="../report/models_scatter.rst",
+            category="Models",
+            subcategory="{ds}",
+        ),
+    params:
+        truth=truth_flag,
+    log:
+        "logs/{ds}/compare_models.log",
+    benchmark:
+        "benchmarks/{ds}/compare_models.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "mpralens compare-models --predictions kmer={input.kmer} cnn={input.cnn} "
+        "{params.truth} --out-tsv {output.table} --out-figure {output.figure} "
+        "--out-scatter {output.scatter} > {log} 2>&1"
