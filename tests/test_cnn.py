@@ -124,3 +124,26 @@ def test_predict_command_matches_model(tmp_path):
     )
     assert proc.returncode == 2 and "bad.tsv" in proc.stderr and "45-bp" in proc.stderr
     assert not (tmp_path / "o2.tsv").exists()
+
+
+def test_rerun_resumes_from_last_checkpoint(tmp_path, caplog):
+    import logging
+
+    data = _tiny_data()
+    s = CNNSettings(arch="paggi", arch_kwargs=SMALL["paggi"], batch_size=16, max_epochs=1, seed=1)
+    train_cnn(data, s, tmp_path)
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["epoch"] == 0
+    s2 = CNNSettings(arch="paggi", arch_kwargs=SMALL["paggi"], batch_size=16, max_epochs=3, seed=1)
+    with caplog.at_level(logging.INFO, logger="mpralens.cnn.train"):
+        train_cnn(data, s2, tmp_path)
+    assert any("resuming from" in r.message for r in caplog.records)
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 2
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert sorted(metrics["epoch"].dropna().unique().tolist()) == [1, 2]  # epoch 0 was not redone
+    # Other settings: a fresh start, not a resume.
+    caplog.clear()
+    s3 = CNNSettings(arch="paggi", arch_kwargs=SMALL["paggi"], batch_size=16, max_epochs=1, seed=2)
+    with caplog.at_level(logging.INFO, logger="mpralens.cnn.train"):
+        train_cnn(data, s3, tmp_path)
+    assert not any("resuming from" in r.message for r in caplog.records)

@@ -51,7 +51,15 @@ class CNNSettings:
 
 
 def _fingerprint(settings: CNNSettings, data: TrainingData) -> str:
-    h = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True, default=str).encode())
+    """Hash of the settings and data a checkpoint depends on.
+
+    The epoch limit, patience and devices are left out, so that a rerun with a higher
+    ``max_epochs`` continues from ``last.ckpt``.
+    """
+    what = {
+        k: v for k, v in asdict(settings).items() if k not in ("max_epochs", "patience", "devices")
+    }
+    h = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode())
     h.update(data.tiles["tile_id"].str.cat().encode())
     h.update(data.tiles["split"].str.cat().encode())
     h.update(data.y.tobytes())
