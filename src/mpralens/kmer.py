@@ -24,7 +24,9 @@ from mpralens.sequences import _LOOKUP
 METHODS = ("sgd", "ridge")
 
 
-def kmer_matrix(seqs: list[str], k: int = 6, *, dtype=np.float32) -> sp.csr_matrix:
+def kmer_matrix(
+    seqs: list[str], k: int = 6, *, dtype=np.float32, chunk: int = 20000
+) -> sp.csr_matrix:
     """Count the k-mers of every sequence.
 
     Parameters
@@ -33,6 +35,8 @@ def kmer_matrix(seqs: list[str], k: int = 6, *, dtype=np.float32) -> sp.csr_matr
         Sequences over ACGTN, any lengths.
     k
         k-mer length (1..12).
+    chunk
+        Sequences encoded at a time; bounds the temporary memory to a few hundred MB.
 
     Returns
     -------
@@ -42,25 +46,36 @@ def kmer_matrix(seqs: list[str], k: int = 6, *, dtype=np.float32) -> sp.csr_matr
     """
     if not 1 <= k <= 12:
         raise ValueError(f"k must be between 1 and 12, got {k}")
+    parts = [_kmer_chunk(seqs[i : i + chunk], k, dtype) for i in range(0, len(seqs), chunk)]
+    if not parts:
+        return sp.csr_matrix((0, 4**k), dtype=dtype)
+    return sp.vstack(parts, format="csr")
+
+
+def _kmer_chunk(seqs: list[str], k: int, dtype) -> sp.csr_matrix:
     n = len(seqs)
     lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=n)
-    codes = _LOOKUP[np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)].astype(np.int64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if n else np.zeros(0, np.int64)
-    n_win = np.maximum(lengths - k + 1, 0)
-    # Start offset (in the concatenated codes) of every window of every sequence.
-    row = np.repeat(np.arange(n), n_win)
-    win_start = np.repeat(starts - np.concatenate([[0], np.cumsum(n_win)[:-1]]), n_win) + np.arange(
-        n_win.sum()
-    )
-    index = np.zeros(len(win_start), dtype=np.int64)
-    has_n = np.zeros(len(win_start), dtype=bool)
+    codes = _LOOKUP[np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)]
+    total = len(codes)
+    if total < k:
+        return sp.csr_matrix((n, 4**k), dtype=dtype)
+    # Rolling base-4 code of the k-mer starting at every position of the concatenation (windows
+    # that cross a sequence boundary are computed too and dropped below).
+    width = total - k + 1
+    code = np.zeros(width, dtype=np.int32 if k <= 15 else np.int64)
+    has_n = np.zeros(width, dtype=bool)
     for j in range(k):
-        c = codes[win_start + j]
+        c = codes[j : j + width]
+        code = code * 4 + np.maximum(c, 0)
         has_n |= c < 0
-        index = index * 4 + np.maximum(c, 0)
-    keep = ~has_n
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    n_win = np.maximum(lengths - k + 1, 0)
+    offsets = np.concatenate([[0], np.cumsum(n_win)[:-1]])
+    win_start = np.repeat(starts - offsets, n_win) + np.arange(n_win.sum())
+    row = np.repeat(np.arange(n), n_win)
+    keep = ~has_n[win_start]
     mat = sp.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=dtype), (row[keep], index[keep])), shape=(n, 4**k)
+        (np.ones(int(keep.sum()), dtype=dtype), (row[keep], code[win_start[keep]])), shape=(n, 4**k)
     )
     mat.sum_duplicates()
     return mat
