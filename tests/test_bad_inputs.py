@@ -83,6 +83,8 @@ CASES = {
     ),
     "empty_counts_file": (DNA, lambda p: p.write_text(""), DNA, None, "no data rows"),
     "extra_field": (DNA, lambda p: _edit_line(p, 7, lambda s: s + "\t5"), DNA, 7, "fields"),
+    "blank_line_inside": (SEQ, lambda p: _edit_line(p, 3, lambda s: ""), SEQ, 3, "fields"),
+    "short_row": (DNA, lambda p: _edit_line(p, 5, lambda s: s.split("\t")[0]), DNA, 5, "fields"),
     "bad_molecule": (
         "libraries.tsv",
         lambda p: p.write_text(p.read_text().replace("\tDNA\t", "\tPlasmid\t", 1)),
@@ -175,3 +177,26 @@ def test_config_rejects(case, tmp_path):
     assert proc.returncode != 0
     assert needle in proc.stdout + proc.stderr
     assert not (wd / "results").exists()
+
+
+def test_trailing_blank_line_is_fine(pristine, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(pristine, data)
+    (data / DNA).write_text((data / DNA).read_text() + "\n\n")
+    out = tmp_path / "out"
+    proc = run_cli(
+        "import-counts",
+        "--layout",
+        "ernst",
+        "--libraries",
+        data / "libraries.tsv",
+        "--coords",
+        data / "coords_SimDesign_hg19.txt",
+        "--sequences",
+        data / SEQ,
+        "--out-counts",
+        out / "counts.parquet",
+        "--out-tiles",
+        out / "tiles.tsv.gz",
+    )
+    assert proc.returncode == 0, proc.stderr

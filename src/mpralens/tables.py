@@ -6,7 +6,9 @@ columns, no empty file, no missing fields, integers where integers are expected,
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import zlib
 from collections.abc import Sequence
 from os import PathLike
@@ -51,57 +53,48 @@ def read_tsv(
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", path=path)
-    text = _read_text(path)
-    lines = text.splitlines()[skip_lines:]
-    if not lines or all(not ln.strip() for ln in lines):
+    data = _read_bytes(path)
+    widths = _field_counts(data)
+    widths = widths[skip_lines:]
+    if widths.size == 0:
         raise InputError("file is empty" if not skip_lines else "file has no data rows", path=path)
     first_line = skip_lines + (2 if header else 1)
     if header:
-        head = lines[0].rstrip("\r").split("\t")
+        head = data.split(b"\n", skip_lines + 1)[skip_lines].decode().rstrip("\r").split("\t")
         missing = [c for c in columns if c not in head]
         if missing:
             raise InputError(
                 f"missing column(s) {', '.join(missing)}; header has {', '.join(head)}",
                 path=path,
-                line=1,
+                line=skip_lines + 1,
             )
-        names = head
-        body = lines[1:]
+        body, need = widths[1:], len(head)
+        if body.size == 0:
+            raise InputError("file has a header but no data rows", path=path)
     else:
-        names = None
-        body = lines
-    rows = [ln.rstrip("\r").split("\t") for ln in body]
-    # A trailing blank line is common and harmless; blank lines inside are not.
-    while rows and rows[-1] == [""]:
-        rows.pop()
-    widths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    if names is not None:
-        bad = np.flatnonzero(widths != len(names))
-        if bad.size:
-            i = int(bad[0])
-            raise InputError(
-                f"expected {len(names)} tab-separated fields, found {widths[i]}",
-                path=path,
-                line=first_line + i,
-            )
-    else:
-        need = len(columns) if min_columns is None else min_columns
-        bad = np.flatnonzero(widths < need)
-        if bad.size == 0 and widths.size and (widths != widths[0]).any():
-            bad = np.flatnonzero(widths != widths[0])
-        if bad.size:
-            i = int(bad[0])
-            raise InputError(
-                f"expected {need if widths[i] < need else widths[0]} tab-separated fields, "
-                f"found {widths[i]}",
-                path=path,
-                line=first_line + i,
-            )
-        width = int(widths[0]) if widths.size else len(columns)
-        names = list(columns) + [str(j) for j in range(len(columns), width)]
-    if not rows:
-        raise InputError("file has a header but no data rows", path=path)
-    df = pd.DataFrame(rows, columns=names, dtype=str)
+        body = widths
+        need = max(int(widths[0]), len(columns) if min_columns is None else min_columns)
+    bad = np.flatnonzero(body != need)
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"expected {need} tab-separated fields, found {int(body[i])}",
+            path=path,
+            line=first_line + i,
+        )
+    df = pd.read_csv(
+        io.BytesIO(data),
+        sep="\t",
+        header=None,
+        names=head if header else list(columns) + [str(j) for j in range(len(columns), need)],
+        dtype=str,
+        keep_default_na=False,
+        na_values=[],
+        quoting=csv.QUOTE_NONE,
+        skiprows=first_line - 1,
+        nrows=len(body),
+        engine="c",
+    )
     empty = (df[list(columns)] == "").to_numpy()
     if empty.any():
         i, j = (int(v) for v in np.argwhere(empty)[0])
@@ -111,18 +104,42 @@ def read_tsv(
     return df
 
 
-def _read_text(path: Path) -> str:
+def _read_bytes(path: Path) -> bytes:
+    """Return the file's bytes, gunzipped for ``.gz``; unreadable or truncated files are errors."""
     try:
         if path.suffix == ".gz":
-            with gzip.open(path, "rt") as fh:
-                return fh.read()
-        return path.read_text()
+            with gzip.open(path, "rb") as fh:
+                data = fh.read()
+        else:
+            data = path.read_bytes()
+        data.decode("utf-8")
     except (EOFError, OSError, zlib.error) as exc:
         raise InputError(
             f"cannot read file ({exc}); is it a complete, valid file?", path=path
         ) from exc
     except UnicodeDecodeError as exc:
         raise InputError("file is not text (UTF-8)", path=path) from exc
+    return data
+
+
+def _field_counts(data: bytes) -> np.ndarray:
+    """Tab-separated fields per line (vectorised; a blank line counts as 1 field).
+
+    Trailing blank lines are dropped; blank lines inside stay, to be reported with their number.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10)
+    if buf.size and buf[-1] != 10:
+        ends = np.append(ends, buf.size)
+    starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+    tab_pos = np.flatnonzero(buf == 9)
+    widths = np.searchsorted(tab_pos, ends) - np.searchsorted(tab_pos, starts) + 1
+    length = ends - starts - ((ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13))
+    blank = length == 0
+    n = len(widths)
+    while n and blank[n - 1]:
+        n -= 1
+    return widths[:n]
 
 
 def to_int(df: pd.DataFrame, column: str, *, what: str, nonnegative: bool = True) -> np.ndarray:
