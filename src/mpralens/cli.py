@@ -10,7 +10,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from mpralens import __version__
 from mpralens.errors import InputError
@@ -68,8 +67,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mpralens: error: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def existing_file(value: str) -> Path:
-    """Argparse type: a path that must exist (checked later with a clear InputError)."""
-    return Path(value)

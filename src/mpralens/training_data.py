@@ -55,13 +55,17 @@ def load_training_data(
     t = pd.read_csv(tiles, sep="\t")
     a = pd.read_csv(activity, sep="\t")
     s = pd.read_csv(splits, sep="\t")
-    if set(s["tile_id"]) != set(t["tile_id"]):
+    if len(s) != len(t) or not member(s["tile_id"], t["tile_id"]).all():
         raise InputError("splits and tiles list different tiles", path=splits)
+    unknown = ~member(a["tile_id"], t["tile_id"])
+    if unknown.any():
+        raise InputError(
+            f"tile {a['tile_id'].iloc[int(np.flatnonzero(unknown)[0])]!r} is not in {tiles}",
+            path=activity,
+        )
     tasks = sorted(a["task"].unique())
     y = a.pivot(index="tile_id", columns="task", values="activity").reindex(t["tile_id"])[tasks]
     w = a.pivot(index="tile_id", columns="task", values="weight").reindex(t["tile_id"])[tasks]
-    if y.isna().all(axis=1).any() and not member(a["tile_id"], t["tile_id"]).all():
-        raise InputError("activity table and tiles disagree", path=activity)
     frame = t[["tile_id", "region_id", "tile_pos", "start", "sequence"]].copy()
     frame["offset"] = frame["start"] - frame.groupby("region_id")["start"].transform("min")
     frame["split"] = s.set_index("tile_id").loc[t["tile_id"], "split"].to_numpy()
