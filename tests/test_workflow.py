@@ -57,6 +57,11 @@ def test_whole_dag_on_tiny_config(tiny_run):
     rules = ("simulate_tiled", "import_counts", "normalize", "weights", "split")
     for rule in rules + ("train_kmer", "train_cnn", "compare_models"):
         assert (tiny_run / "benchmarks" / "tiny" / f"{rule}.tsv").exists()
+    # The HTML report holds every figure.
+    run_snakemake(tiny_run, "--report", "report.html", "--configfile", "tests/configs/tiny.yaml")
+    html = (tiny_run / "report.html").read_text(errors="ignore")
+    for fig in ("replicates.png", "counts.png", "models.png", "models_scatter.png"):
+        assert fig in html, fig
     # A second run has nothing to do.
     proc = run_snakemake(tiny_run, "-n", "--configfile", "tests/configs/tiny.yaml")
     assert "Nothing to be done" in proc.stdout + proc.stderr
