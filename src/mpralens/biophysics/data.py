@@ -1,0 +1,98 @@
+"""Sort-seq data sets (Kinney et al. 2010 layout, as shipped with MAVE-NN).
+
+CSV (optionally gzipped) with columns ``set`` (training / validation / test), ``ct_0 .. ct_{B-1}``
+(reads per FACS bin, bin 0 lowest fluorescence) and ``x`` (the sequence, all of one length).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from os import PathLike
+
+import numpy as np
+import pandas as pd
+
+from mpralens.errors import InputError
+from mpralens.sequences import check_bases, one_hot
+
+SETS = ("training", "validation", "test")
+
+
+@dataclass
+class SortSeqData:
+    """Sequences (one-hot ``(n, 4, L)``), bin counts ``(n, n_bins)`` and the split of each row."""
+
+    x: np.ndarray
+    counts: np.ndarray
+    split: np.ndarray
+    sequences: list[str]
+
+    def subset(self, name: str) -> SortSeqData:
+        """Rows of one split."""
+        m = self.split == name
+        return SortSeqData(
+            self.x[m],
+            self.counts[m],
+            self.split[m],
+            [s for s, k in zip(self.sequences, m, strict=True) if k],
+        )
+
+    @property
+    def n_bins(self) -> int:
+        """Number of bins."""
+        return self.counts.shape[1]
+
+
+def read_sortseq(
+    path: str | PathLike[str], *, n_bins: int | None = None, length: int | None = None
+) -> SortSeqData:
+    """Read and check a sort-seq table.
+
+    Parameters
+    ----------
+    n_bins
+        Bins the model expects (error if the file has another number).
+    length
+        Sequence length the model expects.
+    """
+    try:
+        df = pd.read_csv(path, dtype={"set": str, "x": str})
+    except FileNotFoundError as exc:
+        raise InputError("file not found", path=path) from exc
+    except (OSError, EOFError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read as CSV ({exc})", path=path) from exc
+    bins = sorted((c for c in df.columns if c.startswith("ct_")), key=lambda c: int(c[3:]))
+    for col in ("set", "x"):
+        if col not in df.columns:
+            raise InputError(
+                f"missing column {col}; columns are {', '.join(df.columns)}", path=path, line=1
+            )
+    if not bins or bins != [f"ct_{i}" for i in range(len(bins))]:
+        raise InputError("bin columns must be ct_0, ct_1, ... without gaps", path=path, line=1)
+    if n_bins is not None and len(bins) != n_bins:
+        raise InputError(
+            f"the file has {len(bins)} bins; the model expects {n_bins}", path=path, line=1
+        )
+    bad_set = ~df["set"].isin(SETS).to_numpy()
+    if bad_set.any():
+        i = int(np.flatnonzero(bad_set)[0])
+        raise InputError(
+            f"set must be one of {SETS}, found {df['set'].iloc[i]!r}", path=path, line=i + 2
+        )
+    counts = df[bins].to_numpy()
+    if not np.issubdtype(counts.dtype, np.integer):
+        ok = np.isfinite(counts) & (counts == np.round(counts))
+        if not ok.all():
+            i = int(np.argwhere(~ok)[0][0])
+            raise InputError("counts must be non-negative integers", path=path, line=i + 2)
+    if (counts < 0).any():
+        raise InputError(
+            "counts must be non-negative integers",
+            path=path,
+            line=int(np.argwhere(counts < 0)[0][0]) + 2,
+        )
+    seqs = df["x"].fillna("").str.upper()
+    check_bases(seqs, path=path, first_line=2, length=length or int(seqs.str.len().iloc[0]))
+    return SortSeqData(
+        one_hot(list(seqs)), counts.astype(np.float32), df["set"].to_numpy(), list(seqs)
+    )

@@ -1,0 +1,58 @@
+"""Measurement processes: how a latent activity ``t`` becomes the observed data.
+
+``SortSeqMeasurement``: ``p(bin | t)`` from a dense network with one hidden layer (tanh) and a
+softmax over bins; reads are multinomial observations, so the loss is the mean negative
+log-likelihood per read. ``GaussianMeasurement``: ``y ~ N(a t + b, sigma^2)`` for continuous
+activity (log-ratio MPRA data). Both are fitted jointly with the energy model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class SortSeqMeasurement(nn.Module):
+    """Log ``p(bin | t)``, ``(batch,) -> (batch, n_bins)``."""
+
+    def __init__(self, n_bins: int, hidden: int = 20) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, n_bins))
+        # Activity is a probability-like number in [0, 1]; centre and scale it for tanh.
+        self.scale = nn.Parameter(torch.tensor(4.0))
+        self.shift = nn.Parameter(torch.tensor(-2.0))
+        # Bins are ordered by fluorescence. Start with p(bin | t) shifting to higher bins as t
+        # grows (hidden units increasing in t, logits increasing with the bin index): a free
+        # network otherwise lets a mirror-image energy model (all energies sign-flipped) fit
+        # almost as well, and the optimiser may settle there.
+        with torch.no_grad():
+            self.net[0].weight.uniform_(0.5, 1.5)
+            self.net[0].bias.uniform_(-1.0, 1.0)
+            ramp = torch.linspace(-1.0, 1.0, n_bins)[:, None]
+            self.net[2].weight.copy_(ramp * torch.full((1, hidden), 2.0 / hidden))
+            self.net[2].bias.zero_()
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        """Log bin probabilities."""
+        return torch.log_softmax(self.net((self.scale * t + self.shift)[:, None]), dim=1)
+
+    def nll(self, t: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        """Mean negative log-likelihood per read (nats); ``counts`` is ``(batch, n_bins)``."""
+        return -(self(t) * counts).sum() / counts.sum().clamp_min(1.0)
+
+
+class GaussianMeasurement(nn.Module):
+    """``y ~ N(a t + b, sigma^2)``; ``nll`` is the mean negative log-likelihood (nats)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Parameter(torch.tensor(1.0))
+        self.b = nn.Parameter(torch.tensor(0.0))
+        self.log_sigma = nn.Parameter(torch.tensor(0.0))
+
+    def nll(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Mean Gaussian negative log-likelihood of ``y`` given ``t`` (nats)."""
+        z = (y - (self.a * t + self.b)) / torch.exp(self.log_sigma)
+        return (0.5 * z**2 + self.log_sigma + 0.5 * math.log(2 * math.pi)).mean()
