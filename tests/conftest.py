@@ -79,6 +79,8 @@ def workflow_copy(dest: Path) -> Path:
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(src, dest / name)
+    # Data shipped in the repository (the rest of resources/ is written by the workflow).
+    shutil.copytree(REPO / "resources" / "lac_sortseq", dest / "resources" / "lac_sortseq")
     # Pilot configs reach ../shared relative to the repository root.
     if SHARED.exists() and not (dest.parent / "shared").exists():
         (dest.parent / "shared").symlink_to(SHARED)

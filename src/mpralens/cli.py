@@ -41,7 +41,11 @@ def arguments(add: Callable[[argparse.ArgumentParser], None]):
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the full argument parser."""
-    from mpralens import commands, commands_models  # noqa: F401  (registers the subcommands)
+    from mpralens import (  # noqa: F401  (registers the subcommands)
+        commands,
+        commands_biophysics,
+        commands_models,
+    )
 
     parser = argparse.ArgumentParser(prog="mpralens", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"mpralens {__version__}")

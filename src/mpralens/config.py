@@ -21,8 +21,9 @@ FILE_KEYS = ("sequences", "coords", "libraries", "genome", "conservation", "tss"
 
 def check_config(config: dict[str, Any]) -> None:
     """Raise :class:`InputError` naming the key of the first cross-key problem."""
-    if not config.get("datasets"):
-        raise InputError("no data set configured; add one under 'datasets'", key="datasets")
+    check_biophysics(config)
+    if not config.get("datasets") and not config.get("biophysics", {}).get("fits"):
+        raise InputError("nothing to run; add a data set under 'datasets'", key="datasets")
     for name, ds in config["datasets"].items():
         if ds.get("source", "files") == "simulate":
             continue
@@ -51,6 +52,30 @@ def check_config(config: dict[str, Any]) -> None:
             raise InputError(
                 "normalize.method per_barcode needs barcodes: keep", key=f"datasets.{name}.barcodes"
             )
+
+
+def check_biophysics(config: dict[str, Any]) -> None:
+    """Every fit names a defined sort-seq data set and model; files exist."""
+    bio = config.get("biophysics", {})
+    datasets, models = bio.get("datasets", {}), bio.get("models", {})
+    for name, ds in datasets.items():
+        if ds.get("source", "files") == "files":
+            if "path" not in ds:
+                raise InputError(
+                    "a sort-seq data set needs a path", key=f"biophysics.datasets.{name}.path"
+                )
+            if not Path(ds["path"]).is_file():
+                raise InputError(
+                    f"file {ds['path']} does not exist", key=f"biophysics.datasets.{name}.path"
+                )
+    for name, path in models.items():
+        if not Path(path).is_file():
+            raise InputError(f"model spec {path} does not exist", key=f"biophysics.models.{name}")
+    for i, (ds, model) in enumerate(bio.get("fits", [])):
+        if ds not in datasets:
+            raise InputError(f"undefined sort-seq data set {ds!r}", key=f"biophysics.fits[{i}]")
+        if model not in models:
+            raise InputError(f"undefined model {model!r}", key=f"biophysics.fits[{i}]")
 
 
 def dataset_paths(config: dict[str, Any], name: str) -> dict[str, Any]:

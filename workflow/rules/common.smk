@@ -11,8 +11,15 @@ SIMULATED = [d for d in DATASETS if config["datasets"][d]["source"] == "simulate
 ENV = "../../envs/mpralens.yaml"
 
 
+BIO = config["biophysics"]
+BIO_DATASETS = sorted(BIO["datasets"])
+BIO_MODELS = sorted(BIO["models"])
+
+
 wildcard_constraints:
     ds="|".join(DATASETS),
+    bds="|".join(BIO_DATASETS) or "NONE",
+    model="|".join(BIO_MODELS) or "NONE",
 
 
 def dataset_inputs(ds):
@@ -124,6 +131,29 @@ def truth_flag(wildcards, input):
     return f"--truth {input.truth}" if "truth" in input.keys() else ""
 
 
+def get_sortseq_data(wildcards):
+    """A sort-seq data set's CSV: its path, or where the simulator writes it."""
+    ds = BIO["datasets"][wildcards.bds]
+    if ds["source"] == "simulate":
+        return f"resources/{wildcards.bds}/sortseq_data.csv.gz"
+    return ds["path"]
+
+
+def get_model_spec(wildcards):
+    """A biophysical model's YAML spec."""
+    return BIO["models"][wildcards.model]
+
+
+def sortseq_sim_settings(wildcards):
+    """Sort-seq simulator settings as a JSON string for the shell."""
+    return json.dumps(BIO["datasets"][wildcards.bds]["simulate"], sort_keys=True)
+
+
+def biophysics_fit_settings(wildcards):
+    """Fit settings (shared by all fits) as a JSON string for the shell."""
+    return json.dumps(BIO["fit"], sort_keys=True)
+
+
 def all_outputs():
     """Every deliverable of every configured data set."""
     out = []
@@ -133,5 +163,10 @@ def all_outputs():
             f"results/{ds}/splits.tsv",
             f"results/{ds}/qc/qc.json",
             f"results/{ds}/evaluation/models.tsv",
+        ]
+    for bds, model in BIO["fits"]:
+        out += [
+            f"results/biophysics/{bds}/{model}/params.json",
+            f"results/biophysics/{bds}/{model}/info.json",
         ]
     return out

@@ -42,9 +42,9 @@ log = logging.getLogger(__name__)
 class FitSettings:
     """Fitting settings (config ``biophysics.fit``)."""
 
-    restarts: int = 4
-    lr: float = 0.01
-    batch_size: int = 2048
+    restarts: int = 3
+    lr: float = 0.005
+    batch_size: int = 512
     max_epochs: int = 200
     patience: int = 10
     hidden: int = 20

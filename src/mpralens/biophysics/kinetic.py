@@ -115,5 +115,5 @@ class KineticModel(nn.Module):
         out = {f"mu_{s.name}": float(m) for s, m in zip(self.spec.sites, mu, strict=True)}
         for i, t in enumerate(self.spec.transitions):
             if t.rate == "constant":
-                out[f"log_k_{t.source}_to_{t.target}"] = float(self.log_k_const[i])
+                out[f"log_k_{t.source}_to_{t.target}"] = float(self.log_k_const[i].detach())
         return out

@@ -1,9 +1,9 @@
 """Measurement processes: how a latent activity ``t`` becomes the observed data.
 
-``SortSeqMeasurement``: ``p(bin | t)`` from a dense network with one hidden layer (tanh) and a
-softmax over bins; reads are multinomial observations, so the loss is the mean negative
-log-likelihood per read. ``GaussianMeasurement``: ``y ~ N(a t + b, sigma^2)`` for continuous
-activity (log-ratio MPRA data). Both are fitted jointly with the energy model.
+``SortSeqMeasurement``: ``p(bin | t)`` from a dense network with one hidden layer (tanh) on
+``log t`` and a softmax over bins; reads are multinomial observations, so the loss is the
+mean negative log-likelihood per read. ``GaussianMeasurement``: ``y ~ N(a t + b, sigma^2)`` for
+continuous activity (log-ratio MPRA data). Both are fitted jointly with the energy model.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ class SortSeqMeasurement(nn.Module):
     def __init__(self, n_bins: int, hidden: int = 20) -> None:
         super().__init__()
         self.net = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, n_bins))
-        # Activity is a probability-like number in [0, 1]; centre and scale it for tanh.
-        self.scale = nn.Parameter(torch.tensor(4.0))
-        self.shift = nn.Parameter(torch.tensor(-2.0))
+        # FACS bins sort cells by log fluorescence, so the network reads log t: a function of t on
+        # a linear scale cannot follow p(bin | t) over the decades of t that mutants span, and the
+        # energy model then bends to compensate (biasing the interaction energy).
+        self.scale = nn.Parameter(torch.tensor(0.5))
+        self.shift = nn.Parameter(torch.tensor(1.0))
         # Bins are ordered by fluorescence. Start with p(bin | t) shifting to higher bins as t
         # grows (hidden units increasing in t, logits increasing with the bin index): a free
         # network otherwise lets a mirror-image energy model (all energies sign-flipped) fit
@@ -36,7 +38,8 @@ class SortSeqMeasurement(nn.Module):
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         """Log bin probabilities."""
-        return torch.log_softmax(self.net((self.scale * t + self.shift)[:, None]), dim=1)
+        z = self.scale * torch.log(t.clamp_min(1e-12)) + self.shift
+        return torch.log_softmax(self.net(z[:, None]), dim=1)
 
     def nll(self, t: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per read (nats); ``counts`` is ``(batch, n_bins)``."""

@@ -26,7 +26,9 @@ class ThermodynamicModel(nn.Module):
         self.spec = spec
         self.energies = SiteEnergies(spec.sites)
         self.interaction_names = list(spec.interactions)
-        self.dG_int = nn.Parameter(torch.zeros(len(self.interaction_names)))
+        # Random start in [-4, 0] kT: the likelihood is flat along interaction energies, so
+        # restarts must sample them for the best-validation restart to find the right basin.
+        self.dG_int = nn.Parameter(-4.0 * torch.rand(len(self.interaction_names)))
         site_idx = {s.name: i for i, s in enumerate(spec.sites)}
         n_sites = len(spec.sites)
         w = torch.zeros(len(spec.states), n_sites + len(self.interaction_names))

@@ -1,0 +1,77 @@
+"""Handlers of the ``mpralens`` subcommands for biophysical models of sort-seq data."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import yaml
+
+from mpralens.atomic import atomic_outputs
+from mpralens.cli import arguments, command
+from mpralens.errors import InputError
+
+
+def _add_fit(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, type=Path, help="sort-seq CSV (set, ct_0.., x)")
+    p.add_argument("--model-spec", required=True, type=Path, help="YAML model spec")
+    p.add_argument("--name", default=None, help="model name (default: the spec file's stem)")
+    p.add_argument("--settings-json", default="{}", help="fit settings (restarts, lr, ...)")
+    p.add_argument("--outdir", required=True, type=Path)
+
+
+@command("fit-biophysical", "fit a thermodynamic or kinetic model to sort-seq data")
+@arguments(_add_fit)
+def fit_biophysical_cmd(args: argparse.Namespace) -> None:
+    """Fit a biophysical model and write its parameters, matrices, logos and information."""
+    from mpralens.biophysics.data import read_sortseq
+    from mpralens.biophysics.fit import FitSettings, fit_sortseq, information
+    from mpralens.biophysics.outputs import write_fit
+    from mpralens.biophysics.spec import parse_spec
+
+    name = args.name or args.model_spec.stem
+    try:
+        raw = yaml.safe_load(args.model_spec.read_text())
+    except FileNotFoundError as exc:
+        raise InputError("model spec not found", path=args.model_spec) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML ({exc})", path=args.model_spec) from exc
+    if not isinstance(raw, dict):
+        raise InputError("a model spec is a YAML mapping", path=args.model_spec)
+    spec = parse_spec(name, raw)
+    try:
+        settings = FitSettings(**json.loads(args.settings_json))
+    except (TypeError, json.JSONDecodeError) as exc:
+        fields = [f.name for f in dataclasses.fields(FitSettings)]
+        raise InputError(
+            f"bad fit settings ({exc}); known: {fields}", key="biophysics.fit"
+        ) from exc
+    data = read_sortseq(args.data, length=spec.length)
+    restarts = fit_sortseq(spec, data, settings)
+    info = information(restarts[0], data.subset("test"))
+    with atomic_outputs(args.outdir) as (tmp,):
+        write_fit(restarts, info, tmp)
+
+
+def _add_sim(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--outdir", required=True, type=Path)
+    p.add_argument(
+        "--settings-json", default="{}", help="simulator settings (see config/README.md)"
+    )
+
+
+@command("simulate-sortseq", "write a synthetic lac-like sort-seq data set with its true energies")
+@arguments(_add_sim)
+def simulate_sortseq_cmd(args: argparse.Namespace) -> None:
+    """Simulate sort-seq data."""
+    from mpralens.simulate.sortseq import SortSeqSimulation, simulate_sortseq
+
+    try:
+        sim = SortSeqSimulation(**json.loads(args.settings_json))
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise InputError(
+            f"bad simulator settings ({exc})", key="biophysics.datasets.<name>.simulate"
+        ) from exc
+    simulate_sortseq(sim, args.outdir)

@@ -1,0 +1,130 @@
+"""Fitting biophysical models: recovery on simulated data, the real lac data, the command line."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from mpralens.biophysics.data import read_sortseq
+from mpralens.biophysics.energies import KCAL_PER_KT
+from mpralens.biophysics.fit import FitSettings, fit_sortseq, information
+from mpralens.biophysics.spec import parse_spec
+from mpralens.errors import InputError
+from mpralens.simulate.sortseq import SortSeqSimulation, simulate_sortseq
+from tests.conftest import REPO, run_cli
+
+LAC_DATA = REPO / "resources" / "lac_sortseq" / "sortseq_data.csv.gz"
+THERMO = REPO / "config" / "biophysics" / "lac_thermo.yaml"
+
+
+def _spec(path=THERMO, name="lac"):
+    return parse_spec(name, yaml.safe_load(path.read_text()))
+
+
+def test_shipped_lac_data_is_intact():
+    digest = hashlib.sha256(LAC_DATA.read_bytes()).hexdigest()
+    assert digest == "874d92522535f24517e1c389f21c9e067ab30f43ec34cf951d3efee498324d40"
+    d = read_sortseq(LAC_DATA, n_bins=10, length=75)
+    assert len(d.x) == 50518 and d.n_bins == 10
+
+
+@pytest.fixture(scope="module")
+def simulated_fit(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sortseq")
+    simulate_sortseq(
+        SortSeqSimulation(n_variants=30000, crp_sd=1.5, rnap_sd=0.8, noise_sd=0.2, seed=0), out
+    )
+    truth = json.loads((out / "truth.json").read_text())
+    data = read_sortseq(out / "sortseq_data.csv.gz", n_bins=10, length=75)
+    restarts = fit_sortseq(_spec(), data, FitSettings(restarts=1))
+    return truth, restarts[0]
+
+
+@pytest.mark.slow
+def test_simulated_matrices_are_recovered(simulated_fit):
+    truth, best = simulated_fit
+    thetas, _ = best.model.energies.gauge_fixed()
+    for site, th in zip(("CRP", "RNAP"), thetas, strict=True):
+        r = np.corrcoef(th.detach().numpy().ravel(), np.ravel(truth["sites"][site]["theta_kT"]))[
+            0, 1
+        ]
+        assert r >= 0.95, (site, r)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: dG_I lies in a flat likelihood valley under a free measurement network; fits "
+    "give about -1.2 kcal/mol for a true -2.46 (see the note on issue 4)",
+)
+def test_simulated_interaction_energy_is_recovered(simulated_fit):
+    truth, best = simulated_fit
+    fitted = float(best.model.dG_int.detach()[0]) * KCAL_PER_KT
+    assert abs(fitted - truth["dG_I_kcal_per_mol"]) <= 0.3
+
+
+@pytest.mark.slow
+def test_real_lac_predictive_information():
+    data = read_sortseq(LAC_DATA, n_bins=10, length=75)
+    best = fit_sortseq(_spec(), data, FitSettings(restarts=1))[0]
+    info = information(best, data.subset("test"))
+    # MAVE-NN: 0.674 +- 0.014 bits (paper); 0.713 on a 2-core machine (DATA.md section 2).
+    assert info["predictive_information_bits"] >= 0.674, info
+    assert info["variational_information_bits"] >= 0.674, info
+    assert float(best.model.dG_int.detach()[0]) < 0  # CRP and RNAP cooperate
+
+
+def test_fit_command_writes_every_output(tmp_path):
+    simulate_sortseq(SortSeqSimulation(n_variants=3000, seed=1), tmp_path / "sim")
+    settings = json.dumps({"restarts": 2, "max_epochs": 3, "polish_steps": 1})
+    out = tmp_path / "fit"
+    proc = run_cli(
+        "fit-biophysical",
+        "--data",
+        tmp_path / "sim" / "sortseq_data.csv.gz",
+        "--model-spec",
+        THERMO,
+        "--settings-json",
+        settings,
+        "--outdir",
+        out,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in (
+        "params.json",
+        "info.json",
+        "CRP_matrix.tsv",
+        "RNAP_matrix.tsv",
+        "logos.png",
+        "training_curve.png",
+    ):
+        assert (out / name).exists(), name
+    params = json.loads((out / "params.json").read_text())
+    assert set(params["parameters"]) == {"mu_CRP", "mu_RNAP", "dG_I"}
+    assert len(params["restart_val_nll_nats_per_read"]) == 2
+    assert params["parameters"]["dG_I"]["sd"] >= 0
+    mat = np.loadtxt(out / "CRP_matrix.tsv", skiprows=1)
+    assert mat.shape == (26, 5) and np.allclose(mat[:, 1:].sum(axis=1), 0, atol=1e-3)  # gauge
+
+
+def test_fit_command_rejects_bad_inputs(tmp_path):
+    simulate_sortseq(SortSeqSimulation(n_variants=500, n_bins=8, seed=1), tmp_path / "sim")
+    bad_spec = tmp_path / "bad.yaml"
+    raw = yaml.safe_load(THERMO.read_text())
+    raw["states"]["extra"] = {"bound": ["LacI"], "activity": 0}
+    bad_spec.write_text(yaml.safe_dump(raw))
+    proc = run_cli(
+        "fit-biophysical",
+        "--data",
+        tmp_path / "sim" / "sortseq_data.csv.gz",
+        "--model-spec",
+        bad_spec,
+        "--outdir",
+        tmp_path / "o1",
+    )
+    assert proc.returncode == 2 and "biophysics.models.bad.states.extra.bound" in proc.stderr
+    assert not (tmp_path / "o1").exists()
+    with pytest.raises(InputError, match="the file has 8 bins; the model expects 10"):
+        read_sortseq(tmp_path / "sim" / "sortseq_data.csv.gz", n_bins=10)

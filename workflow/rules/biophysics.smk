@@ -1,0 +1,60 @@
+# Biophysical models of sort-seq data: simulate (optional) and fit, per [dataset, model] pair.
+
+
+rule simulate_sortseq:
+    output:
+        data="resources/{bds}/sortseq_data.csv.gz",
+        truth="resources/{bds}/truth.json",
+    params:
+        settings=sortseq_sim_settings,
+    log:
+        "logs/biophysics/{bds}/simulate_sortseq.log",
+    benchmark:
+        "benchmarks/biophysics/{bds}/simulate_sortseq.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "mpralens simulate-sortseq --outdir resources/{wildcards.bds} "
+        "--settings-json '{params.settings}' > {log} 2>&1"
+
+
+rule fit_biophysical:
+    input:
+        data=get_sortseq_data,
+        spec=get_model_spec,
+    output:
+        params="results/biophysics/{bds}/{model}/params.json",
+        info="results/biophysics/{bds}/{model}/info.json",
+        logos=report(
+            "results/biophysics/{bds}/{model}/logos.png",
+            caption="../report/logos.rst",
+            category="Biophysics",
+            subcategory="{bds} {model}",
+        ),
+        curve=report(
+            "results/biophysics/{bds}/{model}/training_curve.png",
+            caption="../report/training_curve.rst",
+            category="Biophysics",
+            subcategory="{bds} {model}",
+        ),
+    params:
+        settings=biophysics_fit_settings,
+    log:
+        "logs/biophysics/{bds}/{model}.log",
+    benchmark:
+        "benchmarks/biophysics/{bds}/{model}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "OMP_NUM_THREADS={threads} mpralens fit-biophysical --data {input.data} "
+        "--model-spec {input.spec} --name {wildcards.model} "
+        "--settings-json '{params.settings}' "
+        "--outdir results/biophysics/{wildcards.bds}/{wildcards.model} > {log} 2>&1"
