@@ -32,6 +32,25 @@ def _set_count(value):
     return lambda line: "\t".join(line.split("\t")[:1] + [value])
 
 
+def _import(data: Path, out: Path):
+    """Run ``mpralens import-counts`` on a (possibly corrupted) copy of the simulated data."""
+    return run_cli(
+        "import-counts",
+        "--layout",
+        "ernst",
+        "--libraries",
+        data / "libraries.tsv",
+        "--coords",
+        data / "coords_SimDesign_hg19.txt",
+        "--sequences",
+        data / SEQ,
+        "--out-counts",
+        out / "counts.parquet",
+        "--out-tiles",
+        out / "tiles.tsv.gz",
+    )
+
+
 CASES = {
     # name: (file to corrupt, edit, expected file in message, expected line, expected words)
     "missing_column": (
@@ -102,21 +121,7 @@ def test_import_rejects(case, pristine, tmp_path):
     target, edit, name, line, words = CASES[case]
     edit(data / target)
     out = tmp_path / "out"
-    proc = run_cli(
-        "import-counts",
-        "--layout",
-        "ernst",
-        "--libraries",
-        data / "libraries.tsv",
-        "--coords",
-        data / "coords_SimDesign_hg19.txt",
-        "--sequences",
-        data / SEQ,
-        "--out-counts",
-        out / "counts.parquet",
-        "--out-tiles",
-        out / "tiles.tsv.gz",
-    )
+    proc = _import(data, out)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mpralens: error: "), proc.stderr
@@ -184,19 +189,5 @@ def test_trailing_blank_line_is_fine(pristine, tmp_path):
     shutil.copytree(pristine, data)
     (data / DNA).write_text((data / DNA).read_text() + "\n\n")
     out = tmp_path / "out"
-    proc = run_cli(
-        "import-counts",
-        "--layout",
-        "ernst",
-        "--libraries",
-        data / "libraries.tsv",
-        "--coords",
-        data / "coords_SimDesign_hg19.txt",
-        "--sequences",
-        data / SEQ,
-        "--out-counts",
-        out / "counts.parquet",
-        "--out-tiles",
-        out / "tiles.tsv.gz",
-    )
+    proc = _import(data, out)
     assert proc.returncode == 0, proc.stderr

@@ -8,18 +8,9 @@ from mpralens.biophysics.spec import parse_spec
 from mpralens.biophysics.thermodynamic import ThermodynamicModel
 from mpralens.errors import InputError
 from mpralens.sequences import one_hot
+from tests.conftest import REPO
 
-LAC = yaml.safe_load("""
-type: thermodynamic
-length: 75
-sites: {CRP: {start: 1, length: 26}, RNAP: {start: 34, length: 41}}
-interactions: {I: [CRP, RNAP]}
-states:
-  free: {bound: [], activity: 0}
-  CRP: {bound: [CRP], activity: 0}
-  RNAP: {bound: [RNAP], activity: 1}
-  CRP_RNAP: {bound: [CRP, RNAP], interactions: [I], activity: 1}
-""")
+LAC = yaml.safe_load((REPO / "config" / "biophysics" / "lac_thermo.yaml").read_text())
 
 
 def _steady_state(n, edges, rates):
