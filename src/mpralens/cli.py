@@ -7,14 +7,17 @@ Every subcommand writes its outputs all-or-nothing; bad input ends with one line
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from mpralens import __version__
 from mpralens.errors import InputError
 
-log = logging.getLogger("mpralens")
+T = TypeVar("T")
 Handler = Callable[[argparse.Namespace], None]
 _COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
 
@@ -71,3 +74,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mpralens: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def json_object(text: str, *, what: str, key: str | None = None) -> dict[str, Any]:
+    """Parse a JSON object given on the command line, or raise one clear :class:`InputError`."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{what} is not valid JSON ({exc})", key=key) from exc
+    if not isinstance(value, dict):
+        raise InputError(f"{what} must be a JSON object, got {text!r}", key=key)
+    return value
+
+
+def build_settings(cls: type[T], values: dict[str, Any], *, what: str, key: str | None = None) -> T:
+    """Instantiate the settings dataclass ``cls``; unknown or invalid values are one InputError."""
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise InputError(f"unknown {what} setting(s) {unknown}; known: {', '.join(known)}", key=key)
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"invalid {what} settings: {exc}", key=key) from exc

@@ -7,14 +7,13 @@ science lives in the modules it calls.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from pathlib import Path
 
 import pandas as pd
 
 from mpralens.atomic import atomic_outputs
-from mpralens.cli import arguments, command
+from mpralens.cli import arguments, build_settings, command, json_object
 from mpralens.errors import InputError
 from mpralens.tables import write_tsv
 
@@ -35,26 +34,16 @@ def simulate_tiled_cmd(args: argparse.Namespace) -> None:
     """Simulate a tiled MPRA experiment."""
     from mpralens.simulate.tiled import TiledSimulation, simulate_tiled
 
-    try:
-        settings = json.loads(args.settings_json)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"--settings-json is not valid JSON ({exc})") from exc
-    fields = {f.name: f for f in dataclasses.fields(TiledSimulation)}
+    settings = json_object(args.settings_json, what="--settings-json")
     defaults = TiledSimulation()
     for item in args.set:
         key, _, value = item.partition("=")
-        if key not in fields:
-            raise InputError(f"unknown simulator setting {key!r}; known: {', '.join(fields)}")
+        if not hasattr(defaults, key):
+            raise InputError(f"unknown simulator setting {key!r} in --set {item}")
         settings[key] = type(getattr(defaults, key))(
             json.loads(value) if value[:1] in "[{" else value
         )
-    unknown = sorted(set(settings) - set(fields))
-    if unknown:
-        raise InputError(f"unknown simulator setting(s) {unknown}; known: {', '.join(fields)}")
-    try:
-        sim = TiledSimulation(**settings)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"invalid simulator settings: {exc}") from exc
+    sim = build_settings(TiledSimulation, settings, what="simulator")
     out = args.outdir
     # Snakemake pre-creates empty output folders; refuse only to replace files we did not write.
     has_files = out.exists() and any(p.is_file() for p in out.rglob("*"))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 from pathlib import Path
 
 import yaml
 
 from mpralens.atomic import atomic_outputs
-from mpralens.cli import arguments, command
+from mpralens.cli import arguments, build_settings, command, json_object
 from mpralens.errors import InputError
 
 
@@ -41,13 +39,8 @@ def fit_biophysical_cmd(args: argparse.Namespace) -> None:
     if not isinstance(raw, dict):
         raise InputError("a model spec is a YAML mapping", path=args.model_spec)
     spec = parse_spec(name, raw)
-    try:
-        settings = FitSettings(**json.loads(args.settings_json))
-    except (TypeError, json.JSONDecodeError) as exc:
-        fields = [f.name for f in dataclasses.fields(FitSettings)]
-        raise InputError(
-            f"bad fit settings ({exc}); known: {fields}", key="biophysics.fit"
-        ) from exc
+    values = json_object(args.settings_json, what="--settings-json", key="biophysics.fit")
+    settings = build_settings(FitSettings, values, what="fit", key="biophysics.fit")
     data = read_sortseq(args.data, length=spec.length)
     restarts = fit_sortseq(spec, data, settings)
     info = information(restarts[0], data.subset("test"))
@@ -68,10 +61,7 @@ def simulate_sortseq_cmd(args: argparse.Namespace) -> None:
     """Simulate sort-seq data."""
     from mpralens.simulate.sortseq import SortSeqSimulation, simulate_sortseq
 
-    try:
-        sim = SortSeqSimulation(**json.loads(args.settings_json))
-    except (TypeError, json.JSONDecodeError) as exc:
-        raise InputError(
-            f"bad simulator settings ({exc})", key="biophysics.datasets.<name>.simulate"
-        ) from exc
+    key = "biophysics.datasets.<name>.simulate"
+    values = json_object(args.settings_json, what="--settings-json", key=key)
+    sim = build_settings(SortSeqSimulation, values, what="simulator", key=key)
     simulate_sortseq(sim, args.outdir)

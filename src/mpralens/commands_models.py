@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mpralens.atomic import atomic_outputs
-from mpralens.cli import arguments, command
+from mpralens.cli import arguments, command, json_object
 from mpralens.errors import InputError
 from mpralens.tables import write_tsv
 
@@ -88,12 +87,7 @@ def train_cnn_cmd(args: argparse.Namespace) -> None:
     from mpralens.cnn.train import CNNSettings, predict_tiles, train_cnn
     from mpralens.training_data import load_training_data
 
-    try:
-        arch_kwargs = json.loads(args.arch_kwargs)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"--arch-kwargs is not valid JSON ({exc})", key="models.cnn.arch_kwargs"
-        ) from exc
+    arch_kwargs = json_object(args.arch_kwargs, what="--arch-kwargs", key="models.cnn.arch_kwargs")
     devices = int(args.devices) if str(args.devices).isdigit() else args.devices
     settings = CNNSettings(
         arch=args.arch,

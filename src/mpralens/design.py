@@ -168,16 +168,3 @@ def build_tiles(
         .sort_values(["region_id", "tile_pos"], kind="stable")
         .reset_index(drop=True)
     )
-
-
-def region_table(tiles: pd.DataFrame) -> pd.DataFrame:
-    """Collapse tiles to regions: ``region_id, chrom, start, end, n_tiles``."""
-    g = tiles.groupby("region_id", sort=True)
-    return pd.DataFrame(
-        {
-            "chrom": g["chrom"].first(),
-            "start": g["start"].min(),
-            "end": g["end"].max(),
-            "n_tiles": g.size(),
-        }
-    ).reset_index()

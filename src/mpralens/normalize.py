@@ -20,14 +20,6 @@ import pandas as pd
 
 from mpralens.libraries import ReplicatePair, tasks_of
 
-LOG_RATIO_COLUMNS = [
-    "tile_id",
-    "region_id",
-    "tile_pos",
-    "task",
-    "dna_count",
-]
-
 
 def _log_ratio(rna: np.ndarray, dna: np.ndarray, valid: np.ndarray, p: float) -> np.ndarray:
     """Library-size-normalised log2((RNA+p)/(DNA+p)); NaN where not valid. Shapes match."""

@@ -13,8 +13,6 @@ import pandas as pd
 from mpralens.errors import InputError
 from mpralens.tables import member
 
-SPLITS = ("train", "valid", "test")
-
 
 def split_by_region(
     regions: pd.Series, *, valid_fraction: float, test_fraction: float, seed: int
