@@ -123,3 +123,18 @@ def test_spec_errors_name_the_key(case):
     raw, needle = SPEC_ERRORS[case]
     with pytest.raises(InputError, match=needle.replace(".", r"\.")):
         parse_spec("m", raw)
+
+
+def test_gaussian_measurement_hand_computed():
+    from mpralens.biophysics.measurement import GaussianMeasurement
+
+    g = GaussianMeasurement()
+    with torch.no_grad():
+        g.a.fill_(2.0)
+        g.b.fill_(1.0)
+        g.log_sigma.fill_(np.log(0.5))
+    t = torch.tensor([0.0, 1.0])
+    y = torch.tensor([1.5, 3.0])
+    # residuals 0.5 and 0 over sigma 0.5 -> z = 1, 0
+    expected = np.mean([0.5 * 1.0, 0.0]) + np.log(0.5) + 0.5 * np.log(2 * np.pi)
+    assert float(g.nll(t, y)) == pytest.approx(expected, rel=1e-6)
