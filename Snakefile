@@ -17,6 +17,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/counts.smk"
 include: "workflow/rules/models.smk"
+include: "workflow/rules/ism.smk"
 include: "workflow/rules/biophysics.smk"
 
 

@@ -54,13 +54,27 @@ def test_whole_dag_on_tiny_config(tiny_run):
     assert len(models) == 2 * 2 * 4
     assert (res / "evaluation" / "models.png").stat().st_size > 10_000
     assert (res / "models" / "cnn" / "checkpoints" / "last.ckpt").exists()
-    rules = ("simulate_tiled", "import_counts", "normalize", "weights", "split")
+    # ISM of the CNN: every base of every region, 5 windows each (the genome has the flanks).
+    ism = pd.read_csv(res / "ism" / "cnn" / "scores.tsv.gz", sep="\t")
+    assert list(ism.columns) == ["chrom", "pos", "region_id", "task", "score", "n_windows"]
+    assert len(ism) == 60 * 295 * 4 and (ism["n_windows"] == 5).all()
+    assert ism["score"].notna().all() and (ism["score"] != 0).mean() > 0.5
+    assert sorted(p.name for p in (res / "ism" / "cnn" / "tracks").iterdir()) == [
+        f"{t}.bw" for t in sorted(act["task"].unique())
+    ]
+    rules = ("simulate_tiled", "import_counts", "normalize", "weights", "split", "ism_cnn")
     for rule in rules + ("train_kmer", "train_cnn", "compare_models"):
         assert (tiny_run / "benchmarks" / "tiny" / f"{rule}.tsv").exists()
     # The HTML report holds every figure.
     run_snakemake(tiny_run, "--report", "report.html", "--configfile", "tests/configs/tiny.yaml")
     html = (tiny_run / "report.html").read_text(errors="ignore")
-    for fig in ("replicates.png", "counts.png", "models.png", "models_scatter.png"):
+    for fig in (
+        "replicates.png",
+        "counts.png",
+        "models.png",
+        "models_scatter.png",
+        "top_regions.png",
+    ):
         assert fig in html, fig
     # A second run has nothing to do.
     proc = run_snakemake(tiny_run, "-n", "--configfile", "tests/configs/tiny.yaml")

@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mpralens import (  # noqa: F401  (registers the subcommands)
         commands,
         commands_biophysics,
+        commands_ism,
         commands_models,
     )
 

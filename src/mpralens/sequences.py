@@ -108,6 +108,14 @@ def read_fasta_index(path: str | PathLike[str]):
     path = Path(path)
     if not path.exists():
         raise InputError("genome FASTA not found", path=path)
+    fai = Path(f"{path}.fai")
+    # pyfaidx stamps indexes it builds with the FASTA's mtime in whole seconds, so compare those.
+    if fai.exists() and int(fai.stat().st_mtime) < int(path.stat().st_mtime):
+        raise InputError(
+            f"the index {fai} is older than the FASTA; delete it (it is rebuilt) or re-run "
+            "samtools faidx",
+            path=path,
+        )
     try:
         return pyfaidx.Fasta(str(path), sequence_always_upper=True, rebuild=False)
     except (pyfaidx.FastaIndexingError, ValueError) as exc:

@@ -16,8 +16,12 @@ BIO_DATASETS = sorted(BIO["datasets"])
 BIO_MODELS = sorted(BIO["models"])
 
 
+ISM = config["ism"]
+
+
 wildcard_constraints:
     ds="|".join(DATASETS),
+    ism_model="cnn|kmer",
     bds="|".join(BIO_DATASETS) or "NONE",
     model="|".join(BIO_MODELS) or "NONE",
 
@@ -154,6 +158,43 @@ def biophysics_fit_settings(wildcards):
     return json.dumps(BIO["fit"], sort_keys=True)
 
 
+def get_ism_inputs(wildcards):
+    """The trained model, the tiles, the splits, and the genome and sites when there are any."""
+    model = "model.ckpt" if wildcards.ism_model == "cnn" else "model.npz"
+    paths = dataset_inputs(wildcards.ds)
+    inputs = {
+        "model": f"results/{wildcards.ds}/models/{wildcards.ism_model}/{model}",
+        "tiles": f"results/{wildcards.ds}/tiles.tsv.gz",
+        "splits": f"results/{wildcards.ds}/splits.tsv",
+    }
+    if "genome" in paths:
+        inputs["genome"] = paths["genome"]
+    if wildcards.ds in SIMULATED:
+        inputs["sites"] = [paths["truth_sites"]]
+    elif paths.get("tf_sites"):
+        inputs["sites"] = [paths["tf_sites"][c] for c in sorted(paths["tf_sites"])]
+    return inputs
+
+
+def ism_flags(wildcards, input):
+    """Command-line flags of `mpralens ism` from the `ism` section."""
+    flags = [
+        f"--splits {input.splits}",
+        f"--regions {ISM['regions']}",
+        f"--method {ISM['method']}",
+        f"--stride {ISM['stride']}",
+        f"--batch-size {ISM['batch_size']}",
+        f"--top {ISM['top_regions']}",
+    ]
+    if ISM["max_regions"] is not None:
+        flags.append(f"--max-regions {ISM['max_regions']}")
+    if "genome" in input.keys():
+        flags.append(f"--genome {input.genome}")
+    if "sites" in input.keys():
+        flags.append("--sites " + " ".join(input.sites))
+    return " ".join(flags)
+
+
 def all_outputs():
     """Every deliverable of every configured data set."""
     out = []
@@ -164,6 +205,7 @@ def all_outputs():
             f"results/{ds}/qc/qc.json",
             f"results/{ds}/evaluation/models.tsv",
         ]
+        out += [f"results/{ds}/ism/{m}/scores.tsv.gz" for m in ISM["models"]]
     for bds, model in BIO["fits"]:
         out += [
             f"results/biophysics/{bds}/{model}/params.json",

@@ -25,6 +25,7 @@ Model, per region of ``region_length`` bp on a synthetic genome:
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -226,7 +227,10 @@ def _write_fasta(path: Path, chroms: dict[str, np.ndarray]) -> None:
             fh.write(block.tobytes())
             if len(seq) % 60:
                 fh.write(seq[n_full * 60 :].tobytes() + b"\n")
-    pyfaidx.Faidx(str(path))
+    pyfaidx.Faidx(str(path)).close()
+    # pyfaidx stamps the index with the FASTA's mtime truncated to whole seconds, then warns that
+    # the index is older than the FASTA on every read; stamp it with the current time instead.
+    os.utime(f"{path}.fai")
 
 
 def _write_bigwig(path: Path, tracks: dict[str, np.ndarray]) -> None:

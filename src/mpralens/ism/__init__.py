@@ -1,0 +1,1 @@
+"""Tiled in-silico mutagenesis: windows, plain and fast scoring, tracks and variant effects."""

@@ -1,0 +1,397 @@
+"""Exact incremental forward passes for single-base mutations of "same"-padded CNNs.
+
+A single-base change at position ``p`` changes a convolution's output only on ``p +/- h``
+(``h = dilation * (width - 1) / 2``), a pointwise layer (ReLU, batch norm in eval mode, dropout in
+eval mode) nowhere new, and a residual block on the sum of its inner half-widths. So the
+body's output differs from the reference only on ``p +/- R`` (``R`` the sum of all half-widths).
+This module recomputes exactly that patch, layer by layer, from the reference activations (the
+idea behind fastISM, Nair et al. 2022, and Yuzu, Schreiber et al. 2022), then applies the
+network's head to the patch spliced into the reference:
+
+* max-pool + dense (``paggi``): only the pooled bins the patch touches change; the dense layer is
+  linear, so the output changes by ``W . delta(pooled)``;
+* flatten + dense (``dragonn``): the output changes by ``W . delta(body)`` over the patch;
+* global max + mean pool + MLP (``residual``): the new max is the larger of the patch's max and the
+  reference max outside the patch (prefix and suffix maxima), the new mean is updated by the
+  patch's change, and the MLP runs on the new pooled vector.
+
+Every step is the same arithmetic as the full forward pass restricted to the positions it can
+reach, so the result equals a full pass up to float rounding (tested against plain ISM).
+
+Patches are batched: ``n`` items, each a context index (which reference sequence), a start position
+in that context and a tensor ``(n, C, W)`` with the same ``W`` for all items. Context positions
+outside ``[0, length)`` stand for the zero padding every convolution applies to its input, so patch
+values there are forced to zero after every layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mpralens.cnn.architectures import (
+    DragonnConvModel,
+    PaggiCNN,
+    ResidualDilatedCNN,
+    _ResidualBlock,
+)
+
+
+@dataclass
+class Patch:
+    """New activations of ``n`` mutated sequences on ``[start, start + W)`` of their context."""
+
+    values: torch.Tensor  # (n, C, W)
+    start: torch.Tensor  # (n,) int64, context coordinates
+    ctx: torch.Tensor  # (n,) int64, index of the reference context
+
+    @property
+    def width(self) -> int:
+        """Patch width ``W``."""
+        return int(self.values.shape[2])
+
+
+def _positions(start: torch.Tensor, width: int) -> torch.Tensor:
+    return start[:, None] + torch.arange(width, device=start.device)[None, :]
+
+
+def _mask(values: torch.Tensor, start: torch.Tensor, length: int) -> torch.Tensor:
+    if len(start) and int(start.min()) >= 0 and int(start.max()) + values.shape[2] <= length:
+        return values
+    pos = _positions(start, values.shape[2])
+    inside = (pos >= 0) & (pos < length)
+    return values * inside[:, None, :].to(values.dtype)
+
+
+class Reference:
+    """Reference activations of ``K`` contexts of one length, zero-padded by ``pad`` each side."""
+
+    def __init__(self, x: torch.Tensor, pad: int) -> None:
+        self.length = int(x.shape[2])
+        self.pad = pad
+        self.padded = F.pad(x, (pad, pad))
+
+    def gather(self, ctx: torch.Tensor, start: torch.Tensor, width: int) -> torch.Tensor:
+        """Return reference values on ``[start, start + width)`` of each item's context."""
+        pos = _positions(start, width) + self.pad
+        return self.padded[ctx[:, None], :, pos].permute(0, 2, 1)
+
+
+def _splice(ref: torch.Tensor, new: torch.Tensor, at: int) -> torch.Tensor:
+    out = ref.clone()
+    out[:, :, at : at + new.shape[2]] = new
+    return out
+
+
+class LocalOp:
+    """One layer of the body. ``half``: how far a change spreads (bases each side)."""
+
+    half = 0
+
+    def full(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the layer to whole sequences ``(K, C, L)``."""
+        raise NotImplementedError
+
+    def reference(self, x: torch.Tensor, pad: int):
+        """Keep what :meth:`patch` needs of the layer's reference input ``x``."""
+        return Reference(x, pad)
+
+    def patch(self, ref, p: Patch) -> Patch:
+        """Compute the new output on the input patch's interval widened by :attr:`half`."""
+        raise NotImplementedError
+
+
+class ConvOp(LocalOp):
+    """A "same"-padded ``nn.Conv1d`` (odd width, stride 1), recomputed on the patch only."""
+
+    def __init__(self, conv: nn.Conv1d) -> None:
+        (w,), (d,), (s,) = conv.kernel_size, conv.dilation, conv.stride
+        if (
+            w % 2 == 0
+            or s != 1
+            or conv.groups != 1
+            or conv.padding not in ("same", ((w - 1) * d // 2,))
+        ):
+            raise NotImplementedError("fast ISM needs odd-width, stride-1, 'same'-padded convs")
+        self.conv, self.half, self.dilation = conv, d * (w - 1) // 2, d
+
+    def full(self, x):  # noqa: D102
+        return self.conv(x)
+
+    def patch(self, ref: Reference, p: Patch) -> Patch:  # noqa: D102
+        h = self.half
+        wide = _splice(ref.gather(p.ctx, p.start - 2 * h, p.width + 4 * h), p.values, 2 * h)
+        out = F.conv1d(wide, self.conv.weight, self.conv.bias, dilation=self.dilation)
+        start = p.start - h
+        return Patch(_mask(out, start, ref.length), start, p.ctx)
+
+
+class PointwiseOp(LocalOp):
+    """A layer acting on each position alone (ReLU, BatchNorm1d and Dropout in eval mode)."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+
+    def full(self, x):  # noqa: D102
+        return self.module(x)
+
+    def reference(self, x, pad):  # noqa: D102
+        return x.shape[2]
+
+    def patch(self, length: int, p: Patch) -> Patch:  # noqa: D102
+        return Patch(_mask(self.module(p.values), p.start, length), p.start, p.ctx)
+
+
+class ResidualOp(LocalOp):
+    """``x + inner(x)`` with ``inner`` a chain of local layers."""
+
+    def __init__(self, inner: list[LocalOp]) -> None:
+        self.inner = inner
+        self.half = sum(op.half for op in inner)
+
+    def full(self, x):  # noqa: D102
+        return x + run_full(self.inner, x)
+
+    def reference(self, x, pad):  # noqa: D102
+        return Reference(x, pad), reference_chain(self.inner, x, pad)[0]
+
+    def patch(self, ref, p: Patch) -> Patch:  # noqa: D102
+        x_ref, inner_refs = ref
+        h = self.half
+        x_new = _splice(x_ref.gather(p.ctx, p.start - h, p.width + 2 * h), p.values, h)
+        inner = propagate(self.inner, inner_refs, p)
+        return Patch(_mask(x_new + inner.values, inner.start, x_ref.length), inner.start, p.ctx)
+
+
+def run_full(ops: list[LocalOp], x: torch.Tensor) -> torch.Tensor:
+    """Apply a chain of layers to whole sequences."""
+    for op in ops:
+        x = op.full(x)
+    return x
+
+
+def reference_chain(ops: list[LocalOp], x: torch.Tensor, pad: int):
+    """Return the reference inputs of every layer, and the chain's output."""
+    refs = []
+    for op in ops:
+        refs.append(op.reference(x, pad))
+        x = op.full(x)
+    return refs, x
+
+
+def propagate(ops: list[LocalOp], refs, p: Patch) -> Patch:
+    """Carry a patch through a chain of layers."""
+    for op, ref in zip(ops, refs, strict=True):
+        p = op.patch(ref, p)
+    return p
+
+
+# Heads: the new network output of each patch, given the reference body output of its context.
+
+
+class PoolLinearHead:
+    """Non-overlapping max-pool, flatten, dense (Paggi et al.'s CNN)."""
+
+    def __init__(self, pool: nn.MaxPool1d, linear: nn.Linear) -> None:
+        k = pool.kernel_size if isinstance(pool.kernel_size, int) else pool.kernel_size[0]
+        s = pool.stride if isinstance(pool.stride, int) else pool.stride[0]
+        if k != s or pool.padding not in (0, (0,)) or pool.dilation not in (1, (1,)):
+            raise NotImplementedError("fast ISM needs a max-pool with stride equal to its width")
+        self.pool, self.linear = k, linear
+
+    def read_end(self, length: int) -> int:
+        """Body positions ``[0, read_end)`` reach the output (the pool drops the rest)."""
+        return length // self.pool * self.pool
+
+    def prepare(self, body: torch.Tensor, out: torch.Tensor):  # noqa: D102
+        k, c, pool = body.shape[0], body.shape[1], self.pool
+        n_bins = body.shape[2] // pool
+        w = self.linear.weight.reshape(self.linear.out_features, c, n_bins)
+        bins = body[:, :, : n_bins * pool].reshape(k, c, n_bins, pool)
+        neg = torch.full((k, c, n_bins, 1), -torch.inf, dtype=body.dtype)
+        # left[..., b, t] = max of bin b's first t values; right[..., b, t] = max from t on.
+        left = torch.cat([neg, bins.cummax(dim=3).values], dim=3)
+        right = torch.cat([bins.flip(3).cummax(dim=3).values.flip(3), neg], dim=3)
+        pooled = bins.amax(dim=3) if n_bins else bins.sum(dim=3)
+        return {
+            "left": left,
+            "right": right,
+            "pooled": pooled,
+            "w_by_bin": w.permute(2, 0, 1).contiguous(),
+            "out": out,
+        }
+
+    def apply(self, st, p: Patch) -> torch.Tensor:
+        """Return the new network output ``(n, n_tasks)``."""
+        pool, n_bins, width = self.pool, st["pooled"].shape[2], p.width
+        out = st["out"][p.ctx].clone()
+        first = p.start.clamp(min=0) // pool
+        bin_of = _positions(p.start, width).div(pool, rounding_mode="floor")
+        for j in range((width - 1) // pool + 2):
+            b = first + j
+            lo = b * pool
+            a = (p.start - lo).clamp(0, pool)  # patch within the bin: [a, e) in bin coordinates
+            e = (p.start + width - lo).clamp(0, pool)
+            hit = (a < e) & (b < n_bins)
+            if not bool(hit.any()):
+                continue
+            bb = b.clamp(max=n_bins - 1)
+            rest = torch.maximum(st["left"][p.ctx, :, bb, a], st["right"][p.ctx, :, bb, e])
+            in_bin = (bin_of == b[:, None])[:, None, :]
+            inside = p.values.masked_fill(~in_bin, -torch.inf).amax(dim=2)
+            delta = (torch.maximum(rest, inside) - st["pooled"][p.ctx, :, bb]) * hit[:, None]
+            out += torch.bmm(st["w_by_bin"][bb], delta[:, :, None])[:, :, 0]
+        return out
+
+    def summarize(self, values: torch.Tensor) -> torch.Tensor | None:
+        """Running maxima of patches from the left and from the right, ``(n, 2, C, W)``.
+
+        A patch no wider than a bin meets at most two bins, in a prefix and a suffix of itself, so
+        these two running maxima give every bin's maximum over the patch without touching the
+        patch again (and are computed once per patch, however many windows reuse it). ``None``
+        for wider patches.
+        """
+        width = values.shape[2]
+        if width > self.pool:
+            return None
+        fwd, bwd = values.clone(), values.clone()
+        for i in range(1, width):
+            fwd[:, :, i] = torch.maximum(fwd[:, :, i - 1], values[:, :, i])
+            bwd[:, :, width - 1 - i] = torch.maximum(
+                bwd[:, :, width - i], values[:, :, width - 1 - i]
+            )
+        return torch.stack([fwd, bwd], dim=1)
+
+    def apply_summary(self, st, summary, slot, start, ctx, width: int) -> torch.Tensor:
+        """Return the new output of the patches ``summary[slot]`` placed at ``start``."""
+        pool, n_bins = self.pool, st["pooled"].shape[2]
+        out = st["out"][ctx].clone()
+        first = start.clamp(min=0) // pool
+        for j in range(2):
+            b = first + j
+            lo = b * pool
+            a = (start - lo).clamp(0, pool)  # patch within the bin: [a, e) in bin coordinates
+            e = (start + width - lo).clamp(0, pool)
+            hit = (a < e) & (b < n_bins)
+            if not bool(hit.any()):
+                continue
+            bb = b.clamp(max=n_bins - 1)
+            rest = torch.maximum(st["left"][ctx, :, bb, a], st["right"][ctx, :, bb, e])
+            pa = (lo - start).clamp(min=0)  # the same part in patch coordinates: [pa, pe)
+            pe = (lo + pool - start).clamp(max=width)
+            from_left = pa == 0  # a prefix of the patch: its running max from the left
+            side = torch.where(from_left, 0, 1)
+            at = torch.where(from_left, pe - 1, pa).clamp(0, width - 1)
+            inside = summary[slot, side, :, at]
+            delta = (torch.maximum(rest, inside) - st["pooled"][ctx, :, bb]) * hit[:, None]
+            out += torch.bmm(st["w_by_bin"][bb], delta[:, :, None])[:, :, 0]
+        return out
+
+
+class FlattenLinearHead:
+    """Flatten the body output, dense layer (MPRA-DragoNN's ConvModel)."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        self.linear = linear
+
+    def read_end(self, length: int) -> int:
+        """Body positions ``[0, read_end)`` reach the output."""
+        return length
+
+    def prepare(self, body: torch.Tensor, out: torch.Tensor):  # noqa: D102
+        w = self.linear.weight.reshape(self.linear.out_features, body.shape[1], body.shape[2])
+        return {"body": Reference(body, 0), "w": Reference(w, 0), "out": out}
+
+    def apply(self, st, p: Patch) -> torch.Tensor:
+        """Return the new network output ``(n, n_tasks)``."""
+        body = st["body"]
+        pos = _positions(p.start, p.width)
+        inside = (pos >= 0) & (pos < body.length)
+        safe = pos.clamp(0, body.length - 1)
+        ref = body.padded[p.ctx[:, None], :, safe].permute(0, 2, 1)
+        delta = torch.where(inside[:, None, :], p.values - ref, torch.zeros_like(ref))
+        w = st["w"].padded[:, :, safe]  # (T, C, n, W)
+        return st["out"][p.ctx] + torch.einsum("ncw,tcnw->nt", delta, w)
+
+
+class GlobalPoolHead:
+    """Global max and mean pooling, concatenated, then an MLP (the residual CNN)."""
+
+    def __init__(self, mlp: nn.Module) -> None:
+        self.mlp = mlp
+
+    def read_end(self, length: int) -> int:
+        """Body positions ``[0, read_end)`` reach the output."""
+        return length
+
+    def prepare(self, body: torch.Tensor, out: torch.Tensor):  # noqa: D102
+        neg = torch.full_like(body[:, :, :1], -torch.inf)
+        prefix = torch.cat([neg, body.cummax(dim=2).values], dim=2)  # prefix[i] = max(body[:i])
+        suffix = torch.cat([body.flip(2).cummax(dim=2).values.flip(2), neg], dim=2)
+        return {
+            "body": Reference(body, 0),
+            "prefix": prefix,
+            "suffix": suffix,
+            "sum": body.double().sum(dim=2),
+        }
+
+    def apply(self, st, p: Patch) -> torch.Tensor:
+        """Return the new network output ``(n, n_tasks)``."""
+        body = st["body"]
+        length = body.length
+        pos = _positions(p.start, p.width)
+        inside = (pos >= 0) & (pos < length)
+        lo = p.start.clamp(0, length)
+        hi = (p.start + p.width).clamp(0, length)
+        safe = pos.clamp(0, length - 1)
+        ref = body.padded[p.ctx[:, None], :, safe].permute(0, 2, 1)
+        vals = torch.where(inside[:, None, :], p.values, torch.full_like(p.values, -torch.inf))
+        new_max = torch.maximum(
+            torch.maximum(st["prefix"][p.ctx, :, lo], st["suffix"][p.ctx, :, hi]),
+            vals.amax(dim=2),
+        )
+        change = torch.where(inside[:, None, :], p.values - ref, torch.zeros_like(ref))
+        new_mean = ((st["sum"][p.ctx] + change.double().sum(dim=2)) / length).to(p.values.dtype)
+        return self.mlp(torch.cat([new_max, new_mean], dim=1))
+
+
+def _pointwise_or_conv(module: nn.Module) -> LocalOp:
+    if isinstance(module, nn.Conv1d):
+        return ConvOp(module)
+    if isinstance(module, nn.ReLU | nn.BatchNorm1d | nn.Dropout):
+        return PointwiseOp(module)
+    if isinstance(module, _ResidualBlock):
+        return ResidualOp(
+            [
+                ConvOp(module.conv),
+                PointwiseOp(module.norm),
+                PointwiseOp(nn.ReLU()),
+                PointwiseOp(module.drop),
+            ]
+        )
+    raise NotImplementedError(f"fast ISM does not support layer {type(module).__name__}")
+
+
+def decompose(net: nn.Module) -> tuple[list[LocalOp], object]:
+    """Split a network into local body layers and a head.
+
+    Raises
+    ------
+    NotImplementedError
+        For architectures the incremental pass does not know (use plain ISM).
+    """
+    if net.training:
+        raise ValueError("fast ISM needs the network in eval mode (net.eval())")
+    if isinstance(net, PaggiCNN):
+        *body, pool = list(net.body)
+        return [_pointwise_or_conv(m) for m in body], PoolLinearHead(pool, net.head)
+    if isinstance(net, DragonnConvModel):
+        return [_pointwise_or_conv(m) for m in net.body], FlattenLinearHead(net.head)
+    if isinstance(net, ResidualDilatedCNN):
+        ops = [_pointwise_or_conv(m) for m in net.stem]
+        ops += [_pointwise_or_conv(m) for m in net.blocks]
+        return ops, GlobalPoolHead(net.head)
+    raise NotImplementedError(f"fast ISM does not support {type(net).__name__}")

@@ -1,0 +1,99 @@
+"""Run tiled ISM over many regions with any trained model; the per-base long table."""
+
+from __future__ import annotations
+
+import logging
+from os import PathLike
+
+import numpy as np
+import pandas as pd
+
+from mpralens.errors import InputError
+from mpralens.ism.scoring import CNNScorer, KmerScorer, region_scores
+from mpralens.ism.windows import RegionContext
+
+log = logging.getLogger(__name__)
+SCORE_COLUMNS = ["chrom", "pos", "region_id", "task", "score", "n_windows"]
+
+
+def load_scorer(
+    model: str | PathLike[str],
+    *,
+    method: str = "fast",
+    window_length: int | None = None,
+    batch_size: int = 1024,
+):
+    """Load a scorer for a saved CNN checkpoint (``.ckpt``) or k-mer model (``.npz``).
+
+    ``window_length`` is needed for k-mer models (they accept any length; ISM windows are the data
+    set's tile length); CNNs use the tile length they were trained on.
+    """
+    if str(model).endswith(".npz"):
+        from mpralens.kmer import load_kmer_model
+
+        if window_length is None:
+            raise ValueError("k-mer models need the ISM window length (the tile length)")
+        return KmerScorer(load_kmer_model(model), window_length, method=method)
+    from mpralens.cnn.module import load_network
+
+    net, spec = load_network(model)
+    return CNNScorer(net, spec, method=method, batch_size=batch_size)
+
+
+def ism_table(scorer, contexts: list[RegionContext], *, progress: bool = True) -> pd.DataFrame:
+    """Per-base scores of every region and task (columns :data:`SCORE_COLUMNS`).
+
+    ``pos`` is the 0-based genome position; rows are ordered by region, position and task.
+    """
+    from tqdm import tqdm
+
+    tasks = list(scorer.tasks)
+    parts = []
+    for ctx in tqdm(contexts, desc="ISM", unit="region", disable=not progress, mininterval=5):
+        if len(ctx.window_starts) == 0:
+            log.warning(
+                "region %s has no usable ISM window; its bases are not scored", ctx.region_id
+            )
+        mean, count = region_scores(ctx, scorer.window_deltas(ctx))
+        parts.append((ctx, mean, count))
+    n_tasks = len(tasks)
+    if not parts:
+        return pd.DataFrame({c: [] for c in SCORE_COLUMNS})
+    lengths = np.array([c.length for c, _, _ in parts])
+    pos = np.concatenate([c.start + np.arange(c.length) for c, _, _ in parts])
+    table = pd.DataFrame(
+        {
+            "chrom": np.repeat(np.repeat([c.chrom for c, _, _ in parts], lengths), n_tasks),
+            "pos": np.repeat(pos, n_tasks),
+            "region_id": np.repeat(np.repeat([c.region_id for c, _, _ in parts], lengths), n_tasks),
+            "task": np.tile(tasks, int(lengths.sum())),
+            "score": np.concatenate([m.reshape(-1) for _, m, _ in parts]),
+            "n_windows": np.repeat(np.concatenate([n for _, _, n in parts]), n_tasks),
+        }
+    )
+    return table
+
+
+def select_regions(
+    regions: pd.DataFrame,
+    *,
+    splits: str | PathLike[str] | None = None,
+    which: str = "all",
+    max_regions: int | None = None,
+) -> pd.DataFrame:
+    """Choose the regions to score.
+
+    All, or those of one split (``train``/``valid``/``test``), at most ``max_regions`` (the first
+    in region order).
+    """
+    if which != "all":
+        if splits is None:
+            raise InputError(
+                f"choosing the {which!r} regions needs the splits table", key="ism.regions"
+            )
+        sp = pd.read_csv(splits, sep="\t")
+        keep = set(sp.loc[sp["split"] == which, "region_id"])
+        regions = regions[regions["region_id"].isin(keep)]
+    if max_regions is not None:
+        regions = regions.head(max_regions)
+    return regions.reset_index(drop=True)
