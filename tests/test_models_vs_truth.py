@@ -22,10 +22,11 @@ from mpralens.weights import add_weights
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """Simulate 500 regions, import, normalise, split, fit a 6-mer model and train a CNN."""
+    """Simulate 800 regions, import, normalise, split, fit a 6-mer model and train Paggi et al.'s
+    CNN (100 filters)."""
     tmp_path = tmp_path_factory.mktemp("trained")
     sim = tmp_path / "sim"
-    simulate_tiled(TiledSimulation(n_regions=500, seed=11), sim)
+    simulate_tiled(TiledSimulation(n_regions=800, seed=11), sim)
     p = simulated_paths(str(sim))
     r = import_counts(
         layout="ernst", libraries=p["libraries"], coords=p["coords"], sequences=p["sequences"]
@@ -45,9 +46,7 @@ def trained(tmp_path_factory):
     train = data.subset("train")
 
     kmer = fit_kmer(list(train.tiles["sequence"]), train.y, train.w, data.tasks, k=6, method="sgd")
-    settings = CNNSettings(
-        arch="paggi", arch_kwargs={"filters": 64}, max_epochs=10, patience=3, seed=0
-    )
+    settings = CNNSettings(arch="paggi", max_epochs=10, patience=3, seed=0)
     _, net, spec = train_cnn(data, settings, tmp_path / "cnn")
     return {"paths": p, "tiles": r.tiles, "data": data, "kmer": kmer, "net": net, "spec": spec}
 

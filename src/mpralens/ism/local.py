@@ -75,15 +75,16 @@ class Reference:
         self.padded = F.pad(x, (pad, pad))
 
     def gather(self, ctx: torch.Tensor, start: torch.Tensor, width: int) -> torch.Tensor:
-        """Return reference values on ``[start, start + width)`` of each item's context."""
-        pos = _positions(start, width) + self.pad
-        return self.padded[ctx[:, None], :, pos].permute(0, 2, 1)
+        """Return reference values on ``[start, start + width)`` of each item's context.
+
+        A new contiguous ``(n, C, W)`` tensor (safe to write into).
+        """
+        return self.padded.unfold(2, width, 1)[ctx, :, start + self.pad]
 
 
 def _splice(ref: torch.Tensor, new: torch.Tensor, at: int) -> torch.Tensor:
-    out = ref.clone()
-    out[:, :, at : at + new.shape[2]] = new
-    return out
+    ref[:, :, at : at + new.shape[2]] = new
+    return ref
 
 
 class LocalOp:
@@ -247,7 +248,7 @@ class PoolLinearHead:
         return out
 
     def summarize(self, values: torch.Tensor) -> torch.Tensor | None:
-        """Running maxima of patches from the left and from the right, ``(n, 2, C, W)``.
+        """Compute running maxima of patches from the left and from the right, ``(2, W, n, C)``.
 
         A patch no wider than a bin meets at most two bins, in a prefix and a suffix of itself, so
         these two running maxima give every bin's maximum over the patch without touching the
@@ -257,13 +258,13 @@ class PoolLinearHead:
         width = values.shape[2]
         if width > self.pool:
             return None
-        fwd, bwd = values.clone(), values.clone()
+        v = values.permute(2, 0, 1).contiguous()  # (W, n, C): each step a contiguous block
+        out = torch.empty((2, *v.shape), dtype=v.dtype)
+        out[0, 0], out[1, width - 1] = v[0], v[width - 1]
         for i in range(1, width):
-            fwd[:, :, i] = torch.maximum(fwd[:, :, i - 1], values[:, :, i])
-            bwd[:, :, width - 1 - i] = torch.maximum(
-                bwd[:, :, width - i], values[:, :, width - 1 - i]
-            )
-        return torch.stack([fwd, bwd], dim=1)
+            torch.maximum(out[0, i - 1], v[i], out=out[0, i])
+            torch.maximum(out[1, width - i], v[width - 1 - i], out=out[1, width - 1 - i])
+        return out
 
     def apply_summary(self, st, summary, slot, start, ctx, width: int) -> torch.Tensor:
         """Return the new output of the patches ``summary[slot]`` placed at ``start``."""
@@ -285,7 +286,7 @@ class PoolLinearHead:
             from_left = pa == 0  # a prefix of the patch: its running max from the left
             side = torch.where(from_left, 0, 1)
             at = torch.where(from_left, pe - 1, pa).clamp(0, width - 1)
-            inside = summary[slot, side, :, at]
+            inside = summary[side, at, slot]
             delta = (torch.maximum(rest, inside) - st["pooled"][ctx, :, bb]) * hit[:, None]
             out += torch.bmm(st["w_by_bin"][bb], delta[:, :, None])[:, :, 0]
         return out
