@@ -85,3 +85,11 @@ def workflow_copy(dest: Path) -> Path:
     if SHARED.exists() and not (dest.parent / "shared").exists():
         (dest.parent / "shared").symlink_to(SHARED)
     return dest
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The whole DAG on the tiny config, run once per session from a clean copy."""
+    wd = workflow_copy(tmp_path_factory.mktemp("tiny") / "wf")
+    run_snakemake(wd, "--configfile", "tests/configs/tiny.yaml")
+    return wd

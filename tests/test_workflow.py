@@ -9,13 +9,6 @@ from scipy.stats import spearmanr
 from tests.conftest import run_snakemake, workflow_copy
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    wd = workflow_copy(tmp_path_factory.mktemp("tiny") / "wf")
-    run_snakemake(wd, "--configfile", "tests/configs/tiny.yaml")
-    return wd
-
-
 def test_lint_is_clean(tmp_path):
     wd = workflow_copy(tmp_path / "wf")
     proc = run_snakemake(wd, "--lint", "--configfile", "config/config.yaml", check=False)

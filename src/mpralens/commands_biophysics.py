@@ -38,10 +38,13 @@ def fit_biophysical_cmd(args: argparse.Namespace) -> None:
         raise InputError(f"not valid YAML ({exc})", path=args.model_spec) from exc
     if not isinstance(raw, dict):
         raise InputError("a model spec is a YAML mapping", path=args.model_spec)
-    spec = parse_spec(name, raw)
+    try:
+        spec = parse_spec(name, raw)
+    except InputError as exc:  # name the spec file as well as the key
+        raise InputError(exc.message, path=args.model_spec, key=exc.key) from exc
     values = json_object(args.settings_json, what="--settings-json", key="biophysics.fit")
     settings = build_settings(FitSettings, values, what="fit", key="biophysics.fit")
-    data = read_sortseq(args.data, length=spec.length)
+    data = read_sortseq(args.data, length=spec.length, n_bins=spec.bins)
     restarts = fit_sortseq(spec, data, settings)
     info = information(restarts[0], data.subset("test"))
     with atomic_outputs(args.outdir) as (tmp,):

@@ -26,6 +26,7 @@ def check_config(config: dict[str, Any]) -> None:
         raise InputError("nothing to run; add a data set under 'datasets'", key="datasets")
     for name, ds in config["datasets"].items():
         if ds.get("source", "files") == "simulate":
+            check_ism(config, name)
             continue
         required = ["coords", "libraries"] + (
             ["sequences"] if ds.get("layout", "ernst") == "ernst" else []
@@ -45,6 +46,7 @@ def check_config(config: dict[str, Any]) -> None:
                 raise InputError(
                     f"file {path} does not exist", key=f"datasets.{name}.tf_sites.{cell}"
                 )
+        check_ism(config, name)
         if (
             config.get("normalize", {}).get("method") == "per_barcode"
             and ds.get("barcodes") != "keep"
@@ -52,6 +54,18 @@ def check_config(config: dict[str, Any]) -> None:
             raise InputError(
                 "normalize.method per_barcode needs barcodes: keep", key=f"datasets.{name}.barcodes"
             )
+
+
+def check_ism(config: dict[str, Any], name: str) -> None:
+    """Check that the ISM window stride divides the data set's tile length."""
+    stride = config.get("ism", {}).get("stride", 29)
+    tile_length, _ = dataset_geometry(config, name)
+    if tile_length % stride:
+        raise InputError(
+            f"the stride {stride} does not divide the tile length {tile_length} of data set "
+            f"{name!r} (every base must lie in the same number of windows)",
+            key="ism.stride",
+        )
 
 
 def check_biophysics(config: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ class InputError(ValueError):
         line: int | None = None,
         key: str | None = None,
     ) -> None:
+        self.message = message
         self.path = None if path is None else str(path)
         self.line = line
         self.key = key

@@ -152,8 +152,12 @@ def load_kmer_model(path: str | PathLike[str]) -> LoadedKmerModel:
         return LoadedKmerModel(
             int(z["k"]), [str(t) for t in z["tasks"]], str(z["method"]), z["coef"], z["intercept"]
         )
-    except (OSError, KeyError, ValueError) as exc:
-        raise InputError(f"not a saved mpralens k-mer model ({exc})", path=path) from exc
+    except FileNotFoundError as exc:
+        raise InputError("model file not found", path=path) from exc
+    except Exception as exc:  # noqa: BLE001 - a bad zip, a missing array, a wrong type: bad input
+        raise InputError(
+            f"not a saved mpralens k-mer model ({type(exc).__name__}: {exc})", path=path
+        ) from exc
 
 
 def fit_kmer(

@@ -196,12 +196,19 @@ def check_unique(df: pd.DataFrame, column: str, *, what: str) -> None:
 def write_tsv(df: pd.DataFrame, path: str | PathLike[str]) -> None:
     """Write a TSV (gzipped when ``path`` ends in ``.gz``) byte-identically for equal input.
 
-    The gzip header's timestamp is fixed at 0 so that reruns give identical files.
+    The gzip header carries neither a timestamp nor a file name (outputs are written under
+    temporary names first), so reruns give identical files.
     """
-    compression = (
-        {"method": "gzip", "mtime": 0, "compresslevel": 5} if str(path).endswith(".gz") else None
-    )
-    df.to_csv(path, sep="\t", index=False, compression=compression, float_format="%.8g")
+    if not str(path).endswith(".gz"):
+        df.to_csv(path, sep="\t", index=False, float_format="%.8g")
+        return
+    import gzip
+
+    with (
+        open(path, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=5) as gz,
+    ):
+        df.to_csv(gz, sep="\t", index=False, float_format="%.8g", encoding="utf-8")
 
 
 def member(values, reference) -> np.ndarray:

@@ -59,6 +59,8 @@ def read_sortseq(
         df = pd.read_csv(path, dtype={"set": str, "x": str})
     except FileNotFoundError as exc:
         raise InputError("file not found", path=path) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise InputError("cannot read as CSV: the file is empty", path=path) from exc
     except (OSError, EOFError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read as CSV ({exc})", path=path) from exc
     bins = sorted((c for c in df.columns if c.startswith("ct_")), key=lambda c: int(c[3:]))

@@ -27,6 +27,8 @@ Kinetic example (3-state initiation: unbound -> closed -> open -> unbound by ini
       - {from: closed, to: open, rate: constant}
       - {from: open, to: unbound, rate: constant}
     output: [open, unbound]                         # activity = k(open->unbound) * P(open)
+
+Either kind may declare ``bins``, the number of sort-seq bins its data must have.
 """
 
 from __future__ import annotations
@@ -78,6 +80,11 @@ class ModelSpec:
     state_names: list[str] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
     output: tuple[str, str] | None = None
+    bins: int | None = None
+
+
+THERMO_KEYS = {"type", "length", "sites", "interactions", "states", "bins"}
+KINETIC_KEYS = {"type", "length", "sites", "states", "transitions", "output", "bins"}
 
 
 def parse_spec(name: str, raw: dict[str, Any]) -> ModelSpec:
@@ -89,6 +96,18 @@ def parse_spec(name: str, raw: dict[str, Any]) -> ModelSpec:
     length = raw.get("length")
     if not isinstance(length, int) or length < 1:
         raise InputError("length must be a positive integer (sequence length)", key=f"{key}.length")
+    known = THERMO_KEYS if kind == "thermodynamic" else KINETIC_KEYS
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise InputError(
+            f"unknown key {unknown[0]!r} in a {kind} model; known: {', '.join(sorted(known))}",
+            key=f"{key}.{unknown[0]}",
+        )
+    bins = raw.get("bins")
+    if bins is not None and (not isinstance(bins, int) or bins < 2):
+        raise InputError(
+            "bins (sort-seq bins the model expects) must be an integer >= 2", key=f"{key}.bins"
+        )
     sites = []
     for sname, s in (raw.get("sites") or {}).items():
         start, slen = s.get("start"), s.get("length")
@@ -105,7 +124,7 @@ def parse_spec(name: str, raw: dict[str, Any]) -> ModelSpec:
     if not sites:
         raise InputError("a model needs at least one site", key=f"{key}.sites")
     site_names = {s.name for s in sites}
-    spec = ModelSpec(name=name, kind=kind, length=length, sites=sites)
+    spec = ModelSpec(name=name, kind=kind, length=length, sites=sites, bins=bins)
     if kind == "thermodynamic":
         _parse_thermo(spec, raw, key, site_names)
     else:
