@@ -15,6 +15,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
+include: "workflow/rules/download.smk"
 include: "workflow/rules/counts.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/ism.smk"

@@ -193,3 +193,23 @@ def split_cmd(args: argparse.Namespace) -> None:
     table = make_splits(tiles, by=args.by, **kw)
     with atomic_outputs(args.out) as (out,):
         write_tsv(table, out)
+
+
+def _add_fetch(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", required=True, help="https://, ftp:// or file:// URL")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--sha256", help="expected SHA-256 of the downloaded bytes (hex)")
+    p.add_argument("--gunzip", action="store_true", help="decompress after checking")
+    p.add_argument("--key", help="config entry the URL comes from (named in errors)")
+
+
+@command("fetch", "download a file and check its SHA-256 (all or nothing)")
+@arguments(_add_fetch)
+def fetch_cmd(args: argparse.Namespace) -> None:
+    """Download one input file of a data set."""
+    import json
+
+    from mpralens.download import fetch
+
+    digest = fetch(args.url, args.out, sha256=args.sha256, gunzip=args.gunzip, key=args.key)
+    print(json.dumps({"url": args.url, "sha256": digest, "checked": args.sha256 is not None}))

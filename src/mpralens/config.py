@@ -38,14 +38,11 @@ def check_config(config: dict[str, Any]) -> None:
                     f"'{ds.get('layout', 'ernst')}' needs '{key}'",
                     key=f"datasets.{name}.{key}",
                 )
-        for key in FILE_KEYS:
-            if key in ds and not Path(ds[key]).is_file():
-                raise InputError(f"file {ds[key]} does not exist", key=f"datasets.{name}.{key}")
-        for cell, path in ds.get("tf_sites", {}).items():
-            if not Path(path).is_file():
-                raise InputError(
-                    f"file {path} does not exist", key=f"datasets.{name}.tf_sites.{cell}"
-                )
+        for key, entry in file_entries(ds).items():
+            if isinstance(entry, dict):
+                check_download(entry, key=f"datasets.{name}.{key}")
+            elif not Path(entry).is_file():
+                raise InputError(f"file {entry} does not exist", key=f"datasets.{name}.{key}")
         check_ism(config, name)
         if (
             config.get("normalize", {}).get("method") == "per_barcode"
@@ -92,12 +89,56 @@ def check_biophysics(config: dict[str, Any]) -> None:
             raise InputError(f"undefined model {model!r}", key=f"biophysics.fits[{i}]")
 
 
+def file_entries(ds: dict[str, Any]) -> dict[str, Any]:
+    """Return a data set's file entries by dotted key (``genome``, ``tf_sites.K562``...).
+
+    Each is a path or a download ``{url, sha256, gunzip}``.
+    """
+    entries = {k: ds[k] for k in FILE_KEYS if k in ds}
+    entries.update({f"tf_sites.{c}": p for c, p in ds.get("tf_sites", {}).items()})
+    return entries
+
+
+def check_download(entry: dict[str, Any], *, key: str) -> None:
+    """Check that a download entry has a URL urllib can open (the schema checks the rest)."""
+    url = str(entry.get("url", ""))
+    if "://" not in url or url.split("://", 1)[0] not in ("http", "https", "ftp", "file"):
+        raise InputError(f"url must be an http(s)://, ftp:// or file:// URL, got {url!r}", key=key)
+
+
+def download_path(name: str, key: str, entry: dict[str, Any]) -> str:
+    """Return where the download of a data set's file entry goes (inside ``resources/``)."""
+    base = entry["url"].rstrip("/").rsplit("/", 1)[-1] or "download"
+    if entry.get("gunzip") and base.endswith(".gz"):
+        base = base[:-3]
+    return f"{RESOURCES}/{name}/downloads/{key}/{base}"
+
+
 def dataset_paths(config: dict[str, Any], name: str) -> dict[str, Any]:
-    """Input paths of data set ``name`` (config paths, or where the simulator writes them)."""
+    """Return the input paths of data set ``name``.
+
+    Config paths, where downloads go, or where the simulator writes them.
+    """
     ds = config["datasets"][name]
     if ds.get("source", "files") == "simulate":
         return simulated_paths(f"{RESOURCES}/{name}")
-    return {k: ds[k] for k in (*FILE_KEYS, "tf_sites") if k in ds}
+    resolved = {
+        key: download_path(name, key, e) if isinstance(e, dict) else e
+        for key, e in file_entries(ds).items()
+    }
+    out = {k: v for k, v in resolved.items() if not k.startswith("tf_sites.")}
+    cells = {k.split(".", 1)[1]: v for k, v in resolved.items() if k.startswith("tf_sites.")}
+    if cells:
+        out["tf_sites"] = cells
+    return out
+
+
+def download_entry(config: dict[str, Any], name: str, key: str) -> dict[str, Any]:
+    """Return the download entry of data set ``name`` at dotted ``key``."""
+    entry = file_entries(config["datasets"][name]).get(key)
+    if not isinstance(entry, dict):
+        raise InputError("not a download entry", key=f"datasets.{name}.{key}")
+    return entry
 
 
 def dataset_geometry(config: dict[str, Any], name: str) -> tuple[int, int]:

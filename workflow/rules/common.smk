@@ -1,7 +1,7 @@
 # Input functions and helpers; the logic they use lives in the mpralens package.
 import json
 
-from mpralens.config import check_config, dataset_geometry, dataset_paths
+from mpralens.config import check_config, dataset_geometry, dataset_paths, download_entry
 from mpralens.libraries import read_library_sheet
 
 check_config(config)
@@ -22,6 +22,7 @@ ISM = config["ism"]
 wildcard_constraints:
     ds="|".join(DATASETS),
     ism_model="cnn|kmer",
+    entry="[A-Za-z0-9_]+(\\.[A-Za-z0-9_.-]+)?",
     bds="|".join(BIO_DATASETS) or "NONE",
     model="|".join(BIO_MODELS) or "NONE",
 
@@ -156,6 +157,17 @@ def sortseq_sim_settings(wildcards):
 def biophysics_fit_settings(wildcards):
     """Fit settings (shared by all fits) as a JSON string for the shell."""
     return json.dumps(BIO["fit"], sort_keys=True)
+
+
+def download_flags(wildcards):
+    """Command-line flags of `mpralens fetch` for one download entry of a data set."""
+    entry = download_entry(config, wildcards.ds, wildcards.entry)
+    flags = [f"--url '{entry['url']}'", f"--key datasets.{wildcards.ds}.{wildcards.entry}"]
+    if entry.get("sha256"):
+        flags.append(f"--sha256 {entry['sha256']}")
+    if entry.get("gunzip"):
+        flags.append("--gunzip")
+    return " ".join(flags)
 
 
 def get_ism_inputs(wildcards):
