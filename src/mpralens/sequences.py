@@ -109,8 +109,10 @@ def read_fasta_index(path: str | PathLike[str]):
     if not path.exists():
         raise InputError("genome FASTA not found", path=path)
     fai = Path(f"{path}.fai")
-    # pyfaidx stamps indexes it builds with the FASTA's mtime in whole seconds, so compare those.
-    if fai.exists() and int(fai.stat().st_mtime) < int(path.stat().st_mtime):
+    # An index older than its FASTA may describe another sequence. Allow a minute: pyfaidx stamps
+    # indexes with the FASTA's mtime in whole seconds and workflow engines touch outputs after a
+    # job, so a fresh pair can differ by a fraction of a second either way.
+    if fai.exists() and fai.stat().st_mtime < path.stat().st_mtime - 60:
         raise InputError(
             f"the index {fai} is older than the FASTA; delete it (it is rebuilt) or re-run "
             "samtools faidx",

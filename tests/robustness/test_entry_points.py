@@ -230,6 +230,16 @@ def case_genome_not_fasta(tmp):
 
 
 @case
+def case_genome_index_older_than_fasta(tmp):
+    genome = _genome(tmp)
+    fai = Path(f"{genome}.fai")
+    fai.write_text(f"chr1\t{len(CHROM)}\t6\t{len(CHROM)}\t{len(CHROM) + 1}\n")
+    os.utime(fai, (genome.stat().st_mtime - 3600,) * 2)
+    argv, out = _ism(tmp, genome=genome)
+    return argv, "genome.fa", "is older than the FASTA", out
+
+
+@case
 def case_genome_of_another_assembly(tmp):
     other = CHROM[:400] + ("A" if CHROM[400] != "A" else "C") + CHROM[401:]
     argv, out = _ism(tmp, genome=_genome(tmp, f">chr1\n{other}\n"))
