@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml requirements.lock
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
+	$(BIN)/snakemake --cores 1 --configfile config/config.yaml --report results/report.html
 
 report: $(STAMP)
-	$(BIN)/snakemake --cores 1 --configfile config/config.yaml --report report.html
+	$(BIN)/snakemake --cores 1 --configfile config/config.yaml --report results/report.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench $(wildcard scripts/*.py)
@@ -33,4 +34,4 @@ unit: $(STAMP)
 test: lint unit
 
 clean:
-	rm -rf results .snakemake logs benchmarks report.html
+	rm -rf results .snakemake logs benchmarks

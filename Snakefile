@@ -19,6 +19,7 @@ include: "workflow/rules/download.smk"
 include: "workflow/rules/counts.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/ism.smk"
+include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/biophysics.smk"
 
 

@@ -55,7 +55,16 @@ def test_whole_dag_on_tiny_config(tiny_run):
     assert sorted(p.name for p in (res / "ism" / "cnn" / "tracks").glob("*.bw")) == [
         f"{t}.bw" for t in sorted(act["task"].unique())
     ]
+    # Evaluation of the ISM map against the simulated annotations (Figs 7-9) with its summary.
+    summary = json.loads((res / "evaluation" / "ism_cnn" / "summary.json").read_text())
+    assert set(summary["tasks"]) == set(act["task"])
+    for per in summary["tasks"].values():
+        assert set(per) == {"conservation", "tf_sites", "reference"}
+        assert -1 <= per["conservation"]["binned_spearman_score_ge_0"] <= 1
+        assert per["reference"]["bases"] == 60 * 295
+    assert set(summary["tf_by_cell"]["cells"]) == {"HepG2", "K562"} and "tss" in summary
     rules = ("simulate_tiled", "import_counts", "normalize", "weights", "split", "ism_cnn")
+    rules += ("evaluate_ism_cnn",)
     for rule in rules + ("train_kmer", "train_cnn", "compare_models"):
         assert (tiny_run / "benchmarks" / "tiny" / f"{rule}.tsv").exists()
     # The HTML report holds every figure.

@@ -101,3 +101,70 @@ def score_variants_cmd(args: argparse.Namespace) -> None:
     table = score_variants(args.model, args.vcf, args.genome, window_length=args.window)
     with atomic_outputs(args.out) as (tmp,):
         write_tsv(table, tmp)
+
+
+def _add_evaluate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scores", required=True, type=Path, help="results/<ds>/ism/<model>/scores")
+    p.add_argument("--conservation", type=Path, help="bigWig of per-base scores or element BED")
+    p.add_argument("--conservation-threshold", type=float, default=2.0)
+    p.add_argument("--tf-sites", nargs="+", default=[], metavar="CELL=BED")
+    p.add_argument("--tss", type=Path, help="TSS BED with strand")
+    p.add_argument("--reference", type=Path, help="Sharpr per-base scores or simulator truth")
+    p.add_argument("--bins", type=int, default=5000, help="quantile bins (5000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the shuffled control")
+    p.add_argument("--outdir", required=True, type=Path)
+
+
+def _reference(path: Path) -> pd.DataFrame:
+    """Per-base reference scores as ``region_id, offset[, task], value``."""
+    from mpralens.evaluation import read_sharpr_scores
+
+    if path.suffix == ".parquet":  # the simulator's truth/base_effect.parquet
+        truth = pd.read_parquet(path)
+        tasks = [c for c in truth.columns if c not in ("region_id", "chrom", "pos", "genome_pos")]
+        return truth.rename(columns={"pos": "offset"}).melt(
+            id_vars=["region_id", "offset"], value_vars=tasks, var_name="task", value_name="value"
+        )
+    return read_sharpr_scores(path)
+
+
+EVAL_OUTPUTS = {
+    "summary": "summary.json",
+    "curves": "quantile_curves.tsv.gz",
+    "fig7": "fig7_sharpr.png",
+    "fig8": "fig8_quantiles.png",
+    "fig9_tf": "fig9_tf_by_cell.png",
+    "fig9_tss": "fig9_tss_distance.png",
+}
+
+
+@command("evaluate-ism", "ISM scores vs conservation, TF sites, Sharpr scores and TSS (Figs 7-9)")
+@arguments(_add_evaluate)
+def evaluate_ism_cmd(args: argparse.Namespace) -> None:
+    """Evaluate one ISM map against the data set's annotations."""
+    from mpralens.errors import InputError
+    from mpralens.evaluate_ism import evaluate, plot_figures
+
+    tf_sites = {}
+    for item in args.tf_sites:
+        cell, sep, path = item.partition("=")
+        if not sep:
+            raise InputError(f"--tf-sites takes CELL=BED, got {item!r}")
+        tf_sites[cell] = path
+    table = pd.read_csv(args.scores, sep="\t")
+    summary, tables = evaluate(
+        table,
+        conservation=args.conservation,
+        threshold=args.conservation_threshold,
+        tf_sites=tf_sites,
+        tss=args.tss,
+        reference=_reference(args.reference) if args.reference else None,
+        n_bins=args.bins,
+        seed=args.seed,
+    )
+    names = list(EVAL_OUTPUTS)
+    with atomic_outputs(*(args.outdir / EVAL_OUTPUTS[n] for n in names)) as tmp:
+        paths = dict(zip(names, tmp, strict=True))
+        paths["summary"].write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        write_tsv(tables.get("curves", pd.DataFrame()), paths["curves"])
+        plot_figures(summary, tables, {k: str(v) for k, v in paths.items()})

@@ -207,6 +207,41 @@ def ism_flags(wildcards, input):
     return " ".join(flags)
 
 
+def get_evaluate_inputs(wildcards):
+    """ISM scores and every annotation the data set has (simulated: the truth is the reference)."""
+    paths = dataset_inputs(wildcards.ds)
+    inputs = {"scores": f"results/{wildcards.ds}/ism/{wildcards.ism_model}/scores.tsv.gz"}
+    for key in ("conservation", "tss"):
+        if key in paths:
+            inputs[key] = paths[key]
+    if paths.get("tf_sites"):
+        inputs["tf_sites"] = [paths["tf_sites"][c] for c in sorted(paths["tf_sites"])]
+    if wildcards.ds in SIMULATED:
+        inputs["reference"] = paths["truth_base_effect"]
+    elif "sharpr_scores" in paths:
+        inputs["reference"] = paths["sharpr_scores"]
+    return inputs
+
+
+def evaluate_flags(wildcards, input):
+    """Command-line flags of `mpralens evaluate-ism`."""
+    paths = dataset_inputs(wildcards.ds)
+    e = config["evaluation"]
+    flags = [
+        f"--bins {e['bins']}",
+        f"--conservation-threshold {e['conservation_threshold']}",
+        f"--seed {config['seed']}",
+    ]
+    for key in ("conservation", "tss", "reference"):
+        if key in input.keys():
+            flags.append(f"--{key} {input[key]}")
+    if "tf_sites" in input.keys():
+        cells = sorted(paths["tf_sites"])
+        pairs = [f"{c}={p}" for c, p in zip(cells, input.tf_sites)]
+        flags.append("--tf-sites " + " ".join(pairs))
+    return " ".join(flags)
+
+
 def all_outputs():
     """Every deliverable of every configured data set."""
     out = []
@@ -218,6 +253,7 @@ def all_outputs():
             f"results/{ds}/evaluation/models.tsv",
         ]
         out += [f"results/{ds}/ism/{m}/scores.tsv.gz" for m in ISM["models"]]
+        out += [f"results/{ds}/evaluation/ism_{m}/summary.json" for m in ISM["models"]]
     for bds, model in BIO["fits"]:
         out += [
             f"results/biophysics/{bds}/{model}/params.json",

@@ -92,7 +92,7 @@ def read_intervals(path: str | PathLike[str]) -> pd.DataFrame:
             "chrom": df["chrom"].astype(str),
             "start": starts,
             "end": ends,
-            "name": df["4"].astype(str) if "4" in df.columns else "",
+            "name": df["3"].astype(str) if "3" in df.columns else "",
         }
     )
 

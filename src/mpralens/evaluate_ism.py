@@ -1,0 +1,287 @@
+"""Evaluate an ISM map: every number of Paggi et al.'s Figs 7-9 and the figures themselves.
+
+Inputs are the ``ism`` rule's per-base table and whichever annotations the data set has; each
+analysis runs when its annotation is given. :func:`evaluate` returns ``summary`` (every number
+shown, written as ``summary.json``) and the tables behind the figures.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from mpralens import evaluation as ev
+
+TSS_MAX = 2000  # bp upstream of a TSS drawn in Fig 9 bottom
+TSS_BIN = 100
+
+
+def _metrics(scores, labels, n_bins, rng) -> dict:
+    """Binned and per-base statistics of one task and annotation, and against shuffled scores.
+
+    ``score_ge_0``: bins with mean score >= 0 (the reference analysis); ``abs``: bins of
+    ``|score|`` (importance whatever the sign: conserved repressor sites score negative).
+    """
+    shuffled = rng.permutation(scores)
+    curve = ev.quantile_curve(scores, labels, n_bins)
+    curve_shuffled = ev.quantile_curve(shuffled, labels, n_bins)
+    out = {
+        "binned_spearman": ev.binned_spearman(curve),
+        "binned_spearman_score_ge_0": ev.binned_spearman(curve, nonnegative=True),
+        "binned_spearman_abs": ev.binned_spearman(
+            ev.quantile_curve(np.abs(scores), labels, n_bins)
+        ),
+        "shuffled_binned_spearman": ev.binned_spearman(curve_shuffled),
+        "shuffled_binned_spearman_score_ge_0": ev.binned_spearman(curve_shuffled, nonnegative=True),
+        "shuffled_binned_spearman_abs": ev.binned_spearman(
+            ev.quantile_curve(np.abs(shuffled), labels, n_bins)
+        ),
+        "positive_fraction": float(np.mean(labels)),
+        **ev.base_metrics(scores, labels),
+        "auroc_abs": ev.base_metrics(np.abs(scores), labels)["auroc"],
+    }
+    return out, curve
+
+
+def evaluate(
+    table: pd.DataFrame,
+    *,
+    conservation: str | PathLike[str] | None = None,
+    threshold: float = 2.0,
+    tf_sites: dict[str, str | PathLike[str]] | None = None,
+    tss: str | PathLike[str] | None = None,
+    reference: pd.DataFrame | None = None,
+    n_bins: int = ev.N_BINS,
+    seed: int = 0,
+) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Evaluate per-base ISM scores (the ``ism`` rule's table) against the annotations given.
+
+    Parameters
+    ----------
+    reference
+        Per-base reference scores ``region_id, offset, value`` and optionally ``task`` (Sharpr
+        scores, or the simulator's per-base truth), for Fig 7.
+
+    Returns
+    -------
+    tuple
+        ``summary`` and ``{"curves", "reference", "tf", "tss"}`` tables (empty when not computed).
+    """
+    rng = np.random.default_rng(seed)
+    t = table[table["n_windows"] > 0].dropna(subset=["score"]).reset_index(drop=True)
+    tasks = sorted(t["task"].unique())
+    summary: dict = {
+        "bases": int(t.groupby("task").size().min()) if len(t) else 0,
+        "n_bins": n_bins,
+        "tasks": {k: {} for k in tasks},
+    }
+    tables: dict[str, pd.DataFrame] = {}
+    curves = []
+    # One row per base (the tasks' scores are columns) for labelling.
+    wide = t.pivot_table(
+        index=["chrom", "pos", "region_id"], columns="task", values="score", aggfunc="first"
+    ).reset_index()
+    chrom, pos = wide["chrom"].to_numpy(), wide["pos"].to_numpy(dtype=np.int64)
+    labels = {}
+    if conservation is not None:
+        labels["conservation"] = {
+            k: ev.conservation_labels(conservation, chrom, pos, threshold=threshold) for k in tasks
+        }
+    if tf_sites:
+        sites = {c: ev.read_elements(p) for c, p in tf_sites.items()}
+        cell_labels = {c: ev.interval_labels(chrom, pos, s) for c, s in sites.items()}
+        labels["tf_sites"] = {
+            k: cell_labels[ev.cell_of(k)] for k in tasks if ev.cell_of(k) in cell_labels
+        }
+    for annotation, per_task in labels.items():
+        for task, lab in per_task.items():
+            ok = wide[task].notna().to_numpy()
+            m, curve = _metrics(wide[task].to_numpy()[ok], lab[ok], n_bins, rng)
+            summary["tasks"][task][annotation] = m
+            curves.append(curve.assign(task=task, annotation=annotation))
+    tables["curves"] = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+    if reference is not None:
+        tables["reference"] = _against_reference(t, reference, summary)
+    if tf_sites:
+        tables["tf"] = _per_tf(wide, tasks, sites, summary)
+    if tss is not None:
+        tables["tss"] = _tss_profile(wide, tasks, ev.read_tss(tss), summary)
+    return summary, tables
+
+
+def _against_reference(t: pd.DataFrame, reference: pd.DataFrame, summary: dict) -> pd.DataFrame:
+    start = t.groupby("region_id")["pos"].transform("min")
+    t = t.assign(offset=t["pos"] - start)
+    on = ["region_id", "offset"] + (["task"] if "task" in reference.columns else [])
+    j = t.merge(reference, on=on, how="inner")
+    for task, g in j.groupby("task"):
+        summary["tasks"][task]["reference"] = {
+            "bases": int(len(g)),
+            "spearman": float(spearmanr(g["score"], g["value"]).statistic),
+        }
+    return j[["region_id", "offset", "task", "score", "value"]]
+
+
+def _per_tf(wide, tasks, sites, summary) -> pd.DataFrame:
+    rows = []
+    for cell, s in sites.items():
+        cell_tasks = [k for k in tasks if ev.cell_of(k) == cell]
+        if not cell_tasks:
+            continue
+        score = wide[cell_tasks].mean(axis=1).to_numpy()
+        hits = ev.site_names(wide["chrom"].to_numpy(), wide["pos"].to_numpy(), s)
+        means = (
+            pd.DataFrame({"name": hits["name"], "score": score[hits["row"].astype(int)]})
+            .groupby("name")["score"]
+            .agg(["mean", "size"])
+        )
+        rows.append(means.assign(cell=cell).reset_index())
+    per_tf = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    cells = sorted(per_tf["cell"].unique()) if len(per_tf) else []
+    if len(cells) >= 2:
+        a, b = cells[:2]
+        w = per_tf.pivot_table(index="name", columns="cell", values="mean").dropna()
+        diff = (w[a] - w[b]).sort_values(key=np.abs, ascending=False)
+        summary["tf_by_cell"] = {
+            "cells": [a, b],
+            "tfs": int(len(w)),
+            "pearson": float(np.corrcoef(w[a], w[b])[0, 1]) if len(w) > 2 else float("nan"),
+            "largest_differences": {k: float(v) for k, v in diff.head(5).items()},
+            "mean_score": {name: {a: float(r[a]), b: float(r[b])} for name, r in w.iterrows()},
+        }
+    return per_tf
+
+
+def _tss_profile(wide, tasks, tss, summary) -> pd.DataFrame:
+    dist = ev.tss_distance(wide["chrom"].to_numpy(), wide["pos"].to_numpy(), tss)
+    scores = wide[tasks].to_numpy()
+    near = np.isfinite(dist) & (dist >= 0) & (dist < TSS_MAX)
+    flat = scores[np.isfinite(scores)]
+    hi, lo = np.quantile(flat, 0.95), np.quantile(flat, 0.05)
+    edges = np.arange(0, TSS_MAX + TSS_BIN, TSS_BIN)
+    out = {"bin_start": edges[:-1]}
+    for name, mask in (
+        ("activating", scores >= hi),
+        ("repressive", scores <= lo),
+        ("all", np.isfinite(scores)),
+    ):
+        d = np.repeat(dist[:, None], len(tasks), axis=1)[mask & near[:, None]]
+        counts, _ = np.histogram(d, bins=edges)
+        out[name] = counts / max(counts.sum(), 1) / TSS_BIN
+    profile = pd.DataFrame(out)
+    summary["tss"] = {
+        "bases_within_bp": TSS_MAX,
+        "bases_near_tss": int(near.sum()),
+        "activating_threshold": float(hi),
+        "repressive_threshold": float(lo),
+        "activating_median_distance": _median_distance(profile, "activating"),
+        "repressive_median_distance": _median_distance(profile, "repressive"),
+        "all_median_distance": _median_distance(profile, "all"),
+    }
+    return profile
+
+
+def _median_distance(profile: pd.DataFrame, column: str) -> float:
+    c = np.cumsum(profile[column].to_numpy())
+    if c[-1] == 0:
+        return float("nan")
+    return float(profile["bin_start"].to_numpy()[np.searchsorted(c, c[-1] / 2)] + TSS_BIN / 2)
+
+
+def plot_figures(summary: dict, tables: dict[str, pd.DataFrame], paths: dict[str, str]) -> None:
+    """Figs 7, 8, 9 top and 9 bottom (a placeholder panel says when an input is missing)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def missing(path, what):
+        fig, ax = plt.subplots(figsize=(5, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"not computed: the data set has no {what}", ha="center", va="center")
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+
+    ref = tables.get("reference")
+    if ref is not None and len(ref):
+        tasks = sorted(ref["task"].unique())
+        fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.2), squeeze=False)
+        for ax, task in zip(axes[0], tasks, strict=True):
+            g = ref[ref["task"] == task]
+            ax.hexbin(g["value"], g["score"], gridsize=40, bins="log", mincnt=1, cmap="viridis")
+            rho = summary["tasks"][task]["reference"]["spearman"]
+            ax.set_title(f"{task}\nSpearman {rho:.2f}", fontsize=9)
+            ax.set_xlabel("reference per-base score")
+        axes[0][0].set_ylabel("ISM score")
+        fig.tight_layout()
+        fig.savefig(paths["fig7"], dpi=110)
+        plt.close(fig)
+    else:
+        missing(paths["fig7"], "Sharpr (or simulated true) per-base scores")
+
+    curves = tables.get("curves")
+    if curves is not None and len(curves):
+        annotations = sorted(curves["annotation"].unique())
+        fig, axes = plt.subplots(
+            1, len(annotations), figsize=(5 * len(annotations), 3.6), squeeze=False
+        )
+        for ax, ann in zip(axes[0], annotations, strict=True):
+            for task, g in curves[curves["annotation"] == ann].groupby("task"):
+                rho = summary["tasks"][task][ann]["binned_spearman_score_ge_0"]
+                ax.plot(
+                    g["mean_score"],
+                    g["mean_label"],
+                    ".",
+                    ms=2,
+                    label=f"{task} (rho, bins >= 0: {rho:.2f})",
+                )
+            ax.set_xlabel("mean ISM score of the quantile bin")
+            ax.set_ylabel(f"fraction of bases: {ann.replace('_', ' ')}")
+            ax.legend(fontsize=7, markerscale=4)
+        fig.tight_layout()
+        fig.savefig(paths["fig8"], dpi=110)
+        plt.close(fig)
+    else:
+        missing(paths["fig8"], "conservation track or TF-site BEDs")
+
+    tf = summary.get("tf_by_cell")
+    if tf:
+        a, b = tf["cells"]
+        fig, ax = plt.subplots(figsize=(4.6, 4.3))
+        xs = [v[a] for v in tf["mean_score"].values()]
+        ys = [v[b] for v in tf["mean_score"].values()]
+        ax.scatter(xs, ys, s=12)
+        for name in tf["largest_differences"]:
+            v = tf["mean_score"][name]
+            ax.annotate(name, (v[a], v[b]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        lim = [min(xs + ys), max(xs + ys)]
+        ax.plot(lim, lim, color="0.6", lw=0.8)
+        ax.set_xlabel(f"mean ISM score at {a} sites ({a} tasks)")
+        ax.set_ylabel(f"mean ISM score at {b} sites ({b} tasks)")
+        fig.tight_layout()
+        fig.savefig(paths["fig9_tf"], dpi=110)
+        plt.close(fig)
+    else:
+        missing(paths["fig9_tf"], "TF-site BEDs for two cell types")
+
+    prof = tables.get("tss")
+    if prof is not None and len(prof):
+        fig, ax = plt.subplots(figsize=(5.5, 3.4))
+        for col in ("activating", "repressive", "all"):
+            ax.plot(
+                prof["bin_start"] + TSS_BIN / 2,
+                prof[col],
+                label=col,
+                ls="--" if col == "all" else "-",
+            )
+        ax.set_xlabel("distance upstream of the nearest TSS (bp)")
+        ax.set_ylabel("density of bases")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(paths["fig9_tss"], dpi=110)
+        plt.close(fig)
+    else:
+        missing(paths["fig9_tss"], "TSS BED")

@@ -1,0 +1,48 @@
+# ISM maps against conservation, TF sites, Sharpr (or true) scores and TSS distance: Figs 7-9.
+
+
+rule evaluate_ism:
+    input:
+        unpack(get_evaluate_inputs),
+    output:
+        summary="results/{ds}/evaluation/ism_{ism_model}/summary.json",
+        curves="results/{ds}/evaluation/ism_{ism_model}/quantile_curves.tsv.gz",
+        fig7=report(
+            "results/{ds}/evaluation/ism_{ism_model}/fig7_sharpr.png",
+            caption="../report/fig7.rst",
+            category="Evaluation",
+            subcategory="{ds} {ism_model}",
+        ),
+        fig8=report(
+            "results/{ds}/evaluation/ism_{ism_model}/fig8_quantiles.png",
+            caption="../report/fig8.rst",
+            category="Evaluation",
+            subcategory="{ds} {ism_model}",
+        ),
+        fig9_tf=report(
+            "results/{ds}/evaluation/ism_{ism_model}/fig9_tf_by_cell.png",
+            caption="../report/fig9_tf.rst",
+            category="Evaluation",
+            subcategory="{ds} {ism_model}",
+        ),
+        fig9_tss=report(
+            "results/{ds}/evaluation/ism_{ism_model}/fig9_tss_distance.png",
+            caption="../report/fig9_tss.rst",
+            category="Evaluation",
+            subcategory="{ds} {ism_model}",
+        ),
+    params:
+        flags=evaluate_flags,
+    log:
+        "logs/{ds}/evaluate_ism_{ism_model}.log",
+    benchmark:
+        "benchmarks/{ds}/evaluate_ism_{ism_model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "mpralens evaluate-ism --scores {input.scores} {params.flags} "
+        "--outdir results/{wildcards.ds}/evaluation/ism_{wildcards.ism_model} > {log} 2>&1"
