@@ -106,3 +106,32 @@ def test_workflow_downloads_a_configured_file(tmp_path):
     assert proc.returncode != 0 and not (wd / target).exists()
     log = (wd / "logs/dl/download_genome_genome.fa.log").read_text()
     assert "config key 'datasets.dl.genome': checksum mismatch" in log
+
+
+@pytest.mark.slow
+def test_count_files_given_as_urls_in_the_library_sheet(tmp_path):
+    """Library-sheet paths may be URLs (with a sha256 column): the download rule fetches each into
+    resources/<ds>/downloads/counts/ and the import reads them from there."""
+    import pandas as pd
+
+    wd = workflow_copy(tmp_path / "wf")
+    data = tmp_path / "data"
+    simulate_tiled(TiledSimulation(n_regions=4, seed=2), data)
+    sheet = pd.read_csv(data / "libraries.tsv", sep="\t", keep_default_na=False)
+    sheet["sha256"] = [hashlib.sha256((data / p).read_bytes()).hexdigest() for p in sheet["path"]]
+    sheet["path"] = [(data / p).as_uri() for p in sheet["path"]]
+    sheet.to_csv(tmp_path / "urls.tsv", sep="\t", index=False)
+    (wd / "urls.yaml").write_text(
+        f"""datasets:
+  web:
+    type: tiled_mpra
+    sequences: {data}/SimDesign.sequences.txt
+    coords: {data}/coords_SimDesign_hg19.txt
+    libraries: {tmp_path}/urls.tsv
+"""
+    )
+    run_snakemake(wd, "results/web/counts.parquet", "--configfile", "urls.yaml")
+    got = sorted(p.name for p in (wd / "resources/web/downloads/counts").iterdir())
+    assert got == sorted(p.rsplit("/", 1)[-1] for p in sheet["path"])
+    counts = pd.read_parquet(wd / "results/web/counts.parquet")
+    assert len(counts) == 4 * 31

@@ -65,6 +65,7 @@ def _add_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-counts", required=True, type=Path, help="counts.parquet")
     p.add_argument("--out-tiles", required=True, type=Path, help="tiles.tsv.gz")
     p.add_argument("--out-barcodes", type=Path, help="keep barcodes: barcode_counts.parquet")
+    p.add_argument("--downloads", type=Path, help="folder of count files the sheet gives as URLs")
 
 
 @command(
@@ -83,6 +84,7 @@ def import_counts_cmd(args: argparse.Namespace) -> None:
         tile_step=args.tile_step,
         tile_length=args.tile_length,
         keep_barcodes=args.out_barcodes is not None,
+        downloads=args.downloads,
     )
     write_imported(
         result,
@@ -111,7 +113,7 @@ def normalize_cmd(args: argparse.Namespace) -> None:
     from mpralens.normalize import log_ratios
     from mpralens.qc import qc_summary, write_qc
 
-    sheet = read_library_sheet(args.libraries)
+    sheet = read_library_sheet(args.libraries, check_files=False)
     counts = pd.read_parquet(args.counts)
     tiles = pd.read_csv(args.tiles, sep="\t")
     barcodes = pd.read_parquet(args.barcodes) if args.barcodes else None

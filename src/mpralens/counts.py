@@ -129,6 +129,7 @@ def import_counts(
     tile_step: int = 5,
     tile_length: int = 145,
     keep_barcodes: bool = False,
+    downloads: str | PathLike[str] | None = None,
 ) -> ImportedCounts:
     """Import a data set's counts, in either layout, into one tile x library table.
 
@@ -146,8 +147,10 @@ def import_counts(
         Design geometry in bp.
     keep_barcodes
         Also return per-barcode counts.
+    downloads
+        Folder of the count files the sheet gives as URLs.
     """
-    sheet = read_library_sheet(libraries)
+    sheet = read_library_sheet(libraries, downloads=downloads)
     if layout == "ernst":
         if sequences is None:
             raise InputError(

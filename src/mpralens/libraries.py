@@ -32,13 +32,32 @@ class ReplicatePair:
     dna: str
 
 
-def read_library_sheet(path: str | PathLike[str]) -> pd.DataFrame:
+def is_url(path: str) -> bool:
+    """Whether a sheet ``path`` is a URL (downloaded by the workflow) rather than a file."""
+    return path.split("://", 1)[0] in ("http", "https", "ftp", "file") and "://" in path
+
+
+def url_basename(url: str) -> str:
+    """File name a downloaded count file gets: the URL's last path component."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def read_library_sheet(
+    path: str | PathLike[str],
+    *,
+    downloads: str | PathLike[str] | None = None,
+    check_files: bool = True,
+) -> pd.DataFrame:
     """Read and check a library sheet.
+
+    A ``path`` may be a URL (with an optional ``sha256`` column holding its checksum): it then
+    names the file of that basename in ``downloads``, where the workflow's download rule puts it.
 
     Returns
     -------
     pandas.DataFrame
-        Columns as in :data:`SHEET_COLUMNS`; ``replicate`` is ``int64``; ``path`` is absolute.
+        Columns as in :data:`SHEET_COLUMNS` plus ``url`` and ``sha256`` (empty for local files);
+        ``replicate`` is ``int64``; ``path`` is absolute.
     """
     path = Path(path)
     df = read_tsv(
@@ -46,7 +65,7 @@ def read_library_sheet(path: str | PathLike[str]) -> pd.DataFrame:
     )
     if "cell" not in df.columns:
         raise InputError("missing column cell (may be empty for DNA libraries)", path=path, line=1)
-    extra = [c for c in df.columns if c not in SHEET_COLUMNS]
+    extra = [c for c in df.columns if c not in (*SHEET_COLUMNS, "sha256")]
     if extra:
         raise InputError(
             f"unknown column(s) {', '.join(extra)}; expected {', '.join(SHEET_COLUMNS)}",
@@ -71,15 +90,29 @@ def read_library_sheet(path: str | PathLike[str]) -> pd.DataFrame:
         i = int(np.flatnonzero(replicate < 1)[0])
         raise InputError("replicate must be 1 or more", path=path, line=first + i)
     check_unique(df, "library", what="library")
+    urls = [p if is_url(p) else "" for p in df["path"]]
+    if any(urls) and downloads is None and check_files:
+        i = next(i for i, u in enumerate(urls) if u)
+        raise InputError(
+            "a URL count file needs the downloads folder (run it through the workflow)",
+            path=path,
+            line=first + i,
+        )
     resolved = [
-        p if Path(p).is_absolute() else str((path.parent / p).resolve()) for p in df["path"]
+        str(Path(downloads or ".") / url_basename(u))
+        if u
+        else (p if Path(p).is_absolute() else str((path.parent / p).resolve()))
+        for p, u in zip(df["path"], urls, strict=True)
     ]
-    for i, p in enumerate(resolved):
-        if not Path(p).is_file():
-            raise InputError(f"count file {p} does not exist", path=path, line=first + i)
+    if check_files:
+        for i, p in enumerate(resolved):
+            if not Path(p).is_file():
+                raise InputError(f"count file {p} does not exist", path=path, line=first + i)
     out = df[SHEET_COLUMNS].copy()
     out["replicate"] = replicate
     out["path"] = resolved
+    out["url"] = urls
+    out["sha256"] = df["sha256"].to_numpy() if "sha256" in df.columns else ""
     out.attrs.update(df.attrs)
     pair_libraries(out, sheet_path=path)  # fail early on unpairable sheets
     return out

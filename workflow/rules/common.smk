@@ -1,5 +1,6 @@
 # Input functions and helpers; the logic they use lives in the mpralens package.
 import json
+from pathlib import Path
 
 from mpralens.config import check_config, dataset_geometry, dataset_paths, download_entry
 from mpralens.libraries import read_library_sheet
@@ -39,8 +40,16 @@ def get_import_inputs(wildcards):
     if config["datasets"][wildcards.ds]["layout"] == "ernst" or wildcards.ds in SIMULATED:
         inputs["sequences"] = paths["sequences"]
     if wildcards.ds not in SIMULATED:
-        inputs["counts"] = list(read_library_sheet(paths["libraries"])["path"])
+        sheet = read_library_sheet(
+            paths["libraries"], downloads=counts_downloads(wildcards.ds), check_files=False
+        )
+        inputs["counts"] = list(sheet["path"])
     return inputs
+
+
+def counts_downloads(ds):
+    """Where count files given as URLs in a data set's library sheet are downloaded."""
+    return f"resources/{ds}/downloads/counts"
 
 
 def import_flags(wildcards, input, output):
@@ -51,6 +60,10 @@ def import_flags(wildcards, input, output):
     flags = [f"--layout {layout}", f"--tile-length {tile_length}", f"--tile-step {tile_step}"]
     if "sequences" in input.keys():
         flags.append(f"--sequences {input.sequences}")
+    if "counts" in input.keys() and any(
+        str(p).startswith(counts_downloads(wildcards.ds)) for p in input.counts
+    ):
+        flags.append(f"--downloads {counts_downloads(wildcards.ds)}")
     if ds["barcodes"] == "keep":
         flags.append(f"--out-barcodes results/{wildcards.ds}/barcode_counts.parquet")
     return " ".join(flags)
@@ -161,6 +174,15 @@ def biophysics_fit_settings(wildcards):
 
 def download_flags(wildcards):
     """Command-line flags of `mpralens fetch` for one download entry of a data set."""
+    if wildcards.entry == "counts":  # a count file the library sheet gives as a URL
+        sheet = read_library_sheet(
+            dataset_inputs(wildcards.ds)["libraries"], downloads=".", check_files=False
+        )
+        row = sheet[sheet["path"].map(lambda p: Path(p).name) == wildcards.file].iloc[0]
+        entry = {"url": row["url"], "sha256": row["sha256"] or None}
+        key = f"datasets.{wildcards.ds}.libraries ({row['library']})"
+        flags = [f"--url '{entry['url']}'", f"--key '{key}'"]
+        return " ".join(flags + ([f"--sha256 {entry['sha256']}"] if entry["sha256"] else []))
     entry = download_entry(config, wildcards.ds, wildcards.entry)
     flags = [f"--url '{entry['url']}'", f"--key datasets.{wildcards.ds}.{wildcards.entry}"]
     if entry.get("sha256"):
