@@ -182,8 +182,14 @@ def load_network(path: str | PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
     except FileNotFoundError as exc:
         raise InputError("checkpoint not found", path=path) from exc
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is bad input here
+        # torch's own message runs to a page; its gist is the first sentence of the last line
+        # that names what was refused.
+        detail = str(exc).strip().splitlines()
+        gist = next((ln for ln in detail if "Unsupported" in ln or "GLOBAL" in ln), detail[0])
         raise InputError(
-            f"not a loadable mpralens checkpoint ({type(exc).__name__}: {exc})", path=path
+            "not a loadable mpralens checkpoint: torch.load(weights_only=True) refused it "
+            f"({type(exc).__name__}: {gist.strip()[:160]})",
+            path=path,
         ) from exc
     if "mpralens" not in ckpt or "state_dict" not in ckpt:
         raise InputError(
