@@ -274,6 +274,47 @@ def case_bed_non_integer_start(tmp):
     return argv, "sites.bed:2:", "integer", out
 
 
+def _evaluate(tmp: Path, conservation: Path):
+    scores = tmp / "scores.tsv.gz"
+    write_tsv(
+        pd.DataFrame(
+            {
+                "chrom": "chr1",
+                "pos": np.arange(300, 595),
+                "region_id": "R",
+                "task": "a",
+                "score": RNG.normal(size=295),
+                "n_windows": 5,
+            }
+        ),
+        scores,
+    )
+    out = tmp / "eval"
+    argv = ["evaluate-ism", "--scores", scores, "--conservation", conservation, "--outdir", out]
+    return argv, [out / "summary.json", out / "fig8_quantiles.png"]
+
+
+@case
+def case_bigwig_shorter_than_the_regions(tmp):
+    import pyBigWig
+
+    path = tmp / "cons.bw"
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader([("chr1", 400)])
+    bw.addEntries("chr1", 0, values=[1.0] * 400, span=1, step=1)
+    bw.close()
+    argv, out = _evaluate(tmp, path)
+    return argv, "cons.bw", "lie past the bigWig's chr1 (400 bp)", out
+
+
+@case
+def case_conservation_bed_with_text_coordinates(tmp):
+    path = tmp / "cons.bed"
+    path.write_text("chr1\t300\t320\nchr1\tstart\t340\n")
+    argv, out = _evaluate(tmp, path)
+    return argv, "cons.bed:2:", "BED start must be an integer", out
+
+
 @case
 def case_checkpoint_garbage(tmp):
     bad = tmp / "model.ckpt"
