@@ -78,12 +78,12 @@ def test_unreadable_url_is_one_error(tmp_path):
 @pytest.mark.slow
 def test_workflow_downloads_a_configured_file(tmp_path):
     """A files data set whose genome is a checked download: the download rule fetches it into
-    resources/<ds>/downloads/ and the ISM rule reads it from there."""
+    resources/downloads/<url digest>/ and the ISM rule reads it from there."""
     wd = workflow_copy(tmp_path / "wf")
     data = tmp_path / "data"
     simulate_tiled(TiledSimulation(n_regions=4, seed=2), data)
     genome = data / "genome.fa"
-    digest = hashlib.sha256(genome.read_bytes()).hexdigest()
+    checksum = hashlib.sha256(genome.read_bytes()).hexdigest()
     (wd / "dl.yaml").write_text(
         f"""datasets:
   dl:
@@ -91,20 +91,23 @@ def test_workflow_downloads_a_configured_file(tmp_path):
     sequences: {data}/SimDesign.sequences.txt
     coords: {data}/coords_SimDesign_hg19.txt
     libraries: {data}/libraries.tsv
-    genome: {{url: "{genome.as_uri()}", sha256: {digest}}}
+    genome: {{url: "{genome.as_uri()}", sha256: {checksum}}}
 """
     )
-    target = "resources/dl/downloads/genome/genome.fa"
+    from mpralens.config import url_digest
+
+    digest = url_digest({"url": genome.as_uri()})
+    target = f"resources/downloads/{digest}/genome.fa"
     plan = run_snakemake(wd, "-n", "results/dl/ism/cnn/scores.tsv.gz", "--configfile", "dl.yaml")
     assert "download" in plan.stdout and target in plan.stdout
     run_snakemake(wd, target, "--configfile", "dl.yaml")
     assert (wd / target).read_bytes() == genome.read_bytes()
     # A changed checksum stops the run with the key named, and no file.
     (wd / target).unlink()
-    (wd / "dl.yaml").write_text((wd / "dl.yaml").read_text().replace(digest, "f" * 64))
+    (wd / "dl.yaml").write_text((wd / "dl.yaml").read_text().replace(checksum, "f" * 64))
     proc = run_snakemake(wd, target, "--configfile", "dl.yaml", check=False)
     assert proc.returncode != 0 and not (wd / target).exists()
-    log = (wd / "logs/dl/download_genome_genome.fa.log").read_text()
+    log = (wd / f"logs/downloads/{digest}_genome.fa.log").read_text()
     assert "config key 'datasets.dl.genome': checksum mismatch" in log
 
 

@@ -90,3 +90,31 @@ def test_scaleup_geo_file_reads(shared):
     assert (long["barcode"] == 1).all()
     assert long["count"].iloc[:4].tolist() == [0, 0, 1, 0]
     assert np.all(seqs["sequence"].str.len() == 145)
+
+
+def test_region_coords_derived_from_scaleup_ids_match_the_coords_file(shared):
+    """``coords: from_ids``: CENTER in a scale-up ID gives the region the coords file lists."""
+    from mpralens.counts import read_geo_counts
+    from mpralens.design import coords_from_ids, read_coords
+
+    scaleup = shared / "data/sharpr_format/scaleup"
+    _, seqs = read_geo_counts(
+        scaleup / "GSM1831765_K562_ScaleUpDesign1_minP_mRNA_Rep1.counts.txt.gz"
+    )
+    # The excerpt holds few tile positions; the design has 31 (0..30), as in the full file.
+    ids = pd.concat([seqs["tile_id"], pd.Series(["H1hesc_1_0_30_chr20_30310735"])])
+    derived = coords_from_ids(ids, tile_length=145, tile_step=5).set_index("id")
+    listed = read_coords(scaleup / "coords_ScaleUpDesign1_hg19.txt").set_index("id")
+    shared_ids = listed.index.intersection(derived.index)
+    assert len(shared_ids) >= 1
+    pd.testing.assert_frame_equal(derived.loc[shared_ids], listed.loc[shared_ids])
+
+
+def test_import_with_coords_from_ids_equals_the_coords_file(small_sim):
+    from mpralens.simulate.tiled import simulated_paths
+
+    p = simulated_paths(str(small_sim))
+    kw = {"layout": "ernst", "libraries": p["libraries"], "sequences": p["sequences"]}
+    a = import_counts(coords=p["coords"], **kw)
+    b = import_counts(coords="from_ids", **kw)
+    pd.testing.assert_frame_equal(a.tiles, b.tiles)

@@ -106,3 +106,26 @@ def test_pilot_through_snakemake(layout, shared, tmp_path):
     for region, g in hep.groupby("region_id"):
         rho = spearmanr(g["log2_ratio_rep1"], sharpr.loc[region].to_numpy()).statistic
         assert rho > 0.85, (region, rho)
+
+
+def test_reproduce_the_paper_config_plans(tmp_path):
+    """config/sharpr_mpra.yaml validates and plans the whole DAG: the 20 GEO count files and hg19
+    are downloads (hg19 once for both designs), region coordinates come from the tile IDs."""
+    wd = workflow_copy(tmp_path / "wf")
+    proc = run_snakemake(wd, "-n", "--configfile", "config/sharpr_mpra.yaml")
+    out = proc.stdout
+    counts = {
+        rule: int(n)
+        for rule, n in (
+            ln.split()
+            for ln in out.split("Job stats:")[1].splitlines()[3:14]
+            if len(ln.split()) == 2
+        )
+    }
+    assert counts["download"] == 1 and counts["download_counts"] == 20
+    for rule in ("import_counts", "train_cnn", "ism", "evaluate_ism"):
+        assert counts[rule] == 2, (rule, counts)
+    sheet = pd.read_csv(wd / "config/sharpr_mpra/design1_libraries.tsv", sep="\t")
+    for url in sheet["path"]:  # GEO's layout: samples/GSMnnn/GSM<id>/suppl/GSM<id>_<name>
+        gsm = url.rsplit("/", 1)[1].split("_", 1)[0]
+        assert f"/{gsm}/suppl/{gsm}_" in url and "ScaleUpDesign1" in url

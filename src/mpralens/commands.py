@@ -58,7 +58,7 @@ def simulate_tiled_cmd(args: argparse.Namespace) -> None:
 def _add_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", choices=["ernst", "geo"], required=True)
     p.add_argument("--libraries", required=True, type=Path, help="library sheet TSV")
-    p.add_argument("--coords", required=True, type=Path)
+    p.add_argument("--coords", required=True, help="coords file, or from_ids (scale-up IDs)")
     p.add_argument("--sequences", type=Path, help="ernst layout: *.sequences.txt")
     p.add_argument("--tile-step", type=int, default=5)
     p.add_argument("--tile-length", type=int, default=145)

@@ -41,6 +41,8 @@ def check_config(config: dict[str, Any]) -> None:
         for key, entry in file_entries(ds).items():
             if isinstance(entry, dict):
                 check_download(entry, key=f"datasets.{name}.{key}")
+            elif key == "coords" and entry == "from_ids":
+                continue
             elif not Path(entry).is_file():
                 raise InputError(f"file {entry} does not exist", key=f"datasets.{name}.{key}")
         check_ism(config, name)
@@ -106,12 +108,23 @@ def check_download(entry: dict[str, Any], *, key: str) -> None:
         raise InputError(f"url must be an http(s)://, ftp:// or file:// URL, got {url!r}", key=key)
 
 
-def download_path(name: str, key: str, entry: dict[str, Any]) -> str:
-    """Return where the download of a data set's file entry goes (inside ``resources/``)."""
+def url_digest(entry: dict[str, Any]) -> str:
+    """Short digest of a download entry's URL and unpacking (names its folder)."""
+    import hashlib
+
+    text = f"{entry['url']}|gunzip={bool(entry.get('gunzip'))}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def download_path(entry: dict[str, Any]) -> str:
+    """Return where a download entry's file goes: ``resources/downloads/<digest>/<name>``.
+
+    Data sets that name the same URL (two designs on one genome) share one download.
+    """
     base = entry["url"].rstrip("/").rsplit("/", 1)[-1] or "download"
     if entry.get("gunzip") and base.endswith(".gz"):
         base = base[:-3]
-    return f"{RESOURCES}/{name}/downloads/{key}/{base}"
+    return f"{RESOURCES}/downloads/{url_digest(entry)}/{base}"
 
 
 def dataset_paths(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -123,8 +136,7 @@ def dataset_paths(config: dict[str, Any], name: str) -> dict[str, Any]:
     if ds.get("source", "files") == "simulate":
         return simulated_paths(f"{RESOURCES}/{name}")
     resolved = {
-        key: download_path(name, key, e) if isinstance(e, dict) else e
-        for key, e in file_entries(ds).items()
+        key: download_path(e) if isinstance(e, dict) else e for key, e in file_entries(ds).items()
     }
     out = {k: v for k, v in resolved.items() if not k.startswith("tf_sites.")}
     cells = {k.split(".", 1)[1]: v for k, v in resolved.items() if k.startswith("tf_sites.")}
@@ -133,12 +145,13 @@ def dataset_paths(config: dict[str, Any], name: str) -> dict[str, Any]:
     return out
 
 
-def download_entry(config: dict[str, Any], name: str, key: str) -> dict[str, Any]:
-    """Return the download entry of data set ``name`` at dotted ``key``."""
-    entry = file_entries(config["datasets"][name]).get(key)
-    if not isinstance(entry, dict):
-        raise InputError("not a download entry", key=f"datasets.{name}.{key}")
-    return entry
+def download_entry(config: dict[str, Any], digest: str) -> tuple[dict[str, Any], str]:
+    """Return the download entry whose folder is ``digest`` and the config key that names it."""
+    for name, ds in config["datasets"].items():
+        for key, entry in file_entries(ds).items():
+            if isinstance(entry, dict) and url_digest(entry) == digest:
+                return entry, f"datasets.{name}.{key}"
+    raise InputError(f"no configured download has the folder {digest}", key="datasets")
 
 
 def dataset_geometry(config: dict[str, Any], name: str) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 
-from mpralens.design import build_tiles, read_coords, read_sequences
+from mpralens.design import FROM_IDS, build_tiles, coords_from_ids, read_coords, read_sequences
 from mpralens.errors import InputError
 from mpralens.libraries import read_library_sheet
 from mpralens.sequences import check_bases
@@ -140,7 +140,8 @@ def import_counts(
     libraries
         The library sheet (:mod:`mpralens.libraries`).
     coords
-        Sharpr coords file (per tile or per region).
+        Sharpr coords file (per tile or per region), or ``"from_ids"`` to derive region
+        coordinates from scale-up tile IDs (:func:`mpralens.design.coords_from_ids`).
     sequences
         Ernst layout only: ``*.sequences.txt``.
     tile_step, tile_length
@@ -180,9 +181,15 @@ def import_counts(
             f"unknown layout {layout!r}; expected ernst or geo", key="datasets.<name>.layout"
         )
     assert design_seqs is not None
+    if str(coords) == FROM_IDS:
+        coord_table = coords_from_ids(
+            design_seqs["tile_id"], tile_length=tile_length, tile_step=tile_step, path=design_path
+        )
+    else:
+        coord_table = read_coords(coords)
     tiles = build_tiles(
         design_seqs,
-        read_coords(coords),
+        coord_table,
         tile_step=tile_step,
         sequences_path=design_path,
         coords_path=coords,

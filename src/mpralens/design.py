@@ -77,6 +77,50 @@ def read_sequences(path: str | PathLike[str], *, tile_length: int) -> pd.DataFra
     return df
 
 
+FROM_IDS = "from_ids"
+
+
+def coords_from_ids(
+    ids: pd.Series, *, tile_length: int, tile_step: int, path: str | PathLike[str] | None = None
+) -> pd.DataFrame:
+    """Region coordinates from scale-up tile IDs ``CELLTYPE_STATE_REGIONID_TILEPOS_CHR_CENTER``.
+
+    The region spans ``(n_pos - 1) * tile_step + tile_length`` bp (295 for Sharpr, ``n_pos`` the
+    number of tile positions in the design) and is centred on CENTER as the Sharpr coords files
+    are: ``start = CENTER - length // 2`` (the files' ``H1hesc_1_0_chr20_30310735`` spans
+    ``chr20:30310588-30310883``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per region, as :func:`read_coords` (``id`` the region ID).
+    """
+    parts = ids.str.split("_")
+    bad = np.flatnonzero(parts.str.len().to_numpy() != 6)
+    if not bad.size:
+        center_str = parts.str[5]
+        bad = np.flatnonzero(~center_str.str.fullmatch(r"\d+").to_numpy(dtype=bool))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"coords: from_ids needs scale-up tile IDs CELLTYPE_STATE_REGIONID_TILEPOS_CHR_CENTER, "
+            f"found {ids.iloc[i]!r}",
+            path=path,
+        )
+    region, pos = parse_tile_ids(ids, path=path)
+    length = (int(pos.max()) if len(pos) else 0) * tile_step + tile_length
+    center = center_str.astype(np.int64).to_numpy()
+    df = pd.DataFrame(
+        {
+            "id": region.to_numpy(),
+            "chrom": parts.str[4].to_numpy(),
+            "start": center - length // 2,
+        }
+    ).drop_duplicates("id")
+    df["end"] = df["start"] + length
+    return df.reset_index(drop=True)
+
+
 def read_coords(path: str | PathLike[str]) -> pd.DataFrame:
     """Read a Sharpr coords file (no header; ``ID chrom start end``, 0-based half-open).
 

@@ -23,7 +23,7 @@ ISM = config["ism"]
 wildcard_constraints:
     ds="|".join(DATASETS),
     ism_model="cnn|kmer",
-    entry="[A-Za-z0-9_]+(\\.[A-Za-z0-9_.-]+)?",
+    digest="[0-9a-f]{12}",
     bds="|".join(BIO_DATASETS) or "NONE",
     model="|".join(BIO_MODELS) or "NONE",
 
@@ -36,7 +36,9 @@ def dataset_inputs(ds):
 def get_import_inputs(wildcards):
     """Design files, the library sheet and, for file data sets, every count file it lists."""
     paths = dataset_inputs(wildcards.ds)
-    inputs = {"libraries": paths["libraries"], "coords": paths["coords"]}
+    inputs = {"libraries": paths["libraries"]}
+    if paths["coords"] != "from_ids":  # else derived from scale-up tile IDs
+        inputs["coords"] = paths["coords"]
     if config["datasets"][wildcards.ds]["layout"] == "ernst" or wildcards.ds in SIMULATED:
         inputs["sequences"] = paths["sequences"]
     if wildcards.ds not in SIMULATED:
@@ -58,6 +60,7 @@ def import_flags(wildcards, input, output):
     tile_length, tile_step = dataset_geometry(config, wildcards.ds)
     layout = "ernst" if wildcards.ds in SIMULATED else ds["layout"]
     flags = [f"--layout {layout}", f"--tile-length {tile_length}", f"--tile-step {tile_step}"]
+    flags.append(f"--coords {input.coords}" if "coords" in input.keys() else "--coords from_ids")
     if "sequences" in input.keys():
         flags.append(f"--sequences {input.sequences}")
     if "counts" in input.keys() and any(
@@ -172,24 +175,29 @@ def biophysics_fit_settings(wildcards):
     return json.dumps(BIO["fit"], sort_keys=True)
 
 
-def download_flags(wildcards):
-    """Command-line flags of `mpralens fetch` for one download entry of a data set."""
-    if wildcards.entry == "counts":  # a count file the library sheet gives as a URL
-        sheet = read_library_sheet(
-            dataset_inputs(wildcards.ds)["libraries"], downloads=".", check_files=False
-        )
-        row = sheet[sheet["path"].map(lambda p: Path(p).name) == wildcards.file].iloc[0]
-        entry = {"url": row["url"], "sha256": row["sha256"] or None}
-        key = f"datasets.{wildcards.ds}.libraries ({row['library']})"
-        flags = [f"--url '{entry['url']}'", f"--key '{key}'"]
-        return " ".join(flags + ([f"--sha256 {entry['sha256']}"] if entry["sha256"] else []))
-    entry = download_entry(config, wildcards.ds, wildcards.entry)
-    flags = [f"--url '{entry['url']}'", f"--key datasets.{wildcards.ds}.{wildcards.entry}"]
+def _fetch_flags(entry, key):
+    flags = [f"--url '{entry['url']}'", f"--key '{key}'"]
     if entry.get("sha256"):
         flags.append(f"--sha256 {entry['sha256']}")
     if entry.get("gunzip"):
         flags.append("--gunzip")
     return " ".join(flags)
+
+
+def download_flags(wildcards):
+    """Command-line flags of `mpralens fetch` for a data-set file given as {url, sha256}."""
+    entry, key = download_entry(config, wildcards.digest)
+    return _fetch_flags(entry, key)
+
+
+def count_download_flags(wildcards):
+    """Command-line flags of `mpralens fetch` for a count file the library sheet gives as a URL."""
+    sheet = read_library_sheet(
+        dataset_inputs(wildcards.ds)["libraries"], downloads=".", check_files=False
+    )
+    row = sheet[sheet["path"].map(lambda p: Path(p).name) == wildcards.file].iloc[0]
+    entry = {"url": row["url"], "sha256": row["sha256"] or None}
+    return _fetch_flags(entry, f"datasets.{wildcards.ds}.libraries ({row['library']})")
 
 
 def get_ism_inputs(wildcards):

@@ -20,7 +20,7 @@ rule import_counts:
     conda:
         ENV
     shell:
-        "mpralens import-counts --libraries {input.libraries} --coords {input.coords} "
+        "mpralens import-counts --libraries {input.libraries} "
         "{params.flags} --out-counts {output.counts} --out-tiles {output.tiles} > {log} 2>&1"
 
 
