@@ -129,3 +129,19 @@ def test_reproduce_the_paper_config_plans(tmp_path):
     for url in sheet["path"]:  # GEO's layout: samples/GSMnnn/GSM<id>/suppl/GSM<id>_<name>
         gsm = url.rsplit("/", 1)[1].split("_", 1)[0]
         assert f"/{gsm}/suppl/{gsm}_" in url and "ScaleUpDesign1" in url
+
+
+@pytest.mark.slow
+def test_sharded_ism_through_the_workflow(tiny_run, tmp_path):
+    """ism.chunks: 3 runs three ism_chunk jobs and a merge whose scores equal the one-pass run."""
+    import shutil
+
+    wd = tmp_path / "wf"
+    shutil.copytree(tiny_run, wd, symlinks=True)
+    (wd / "chunks.yaml").write_text("ism:\n  chunks: 3\n")
+    target = "results/tiny/ism/cnn/scores.tsv.gz"
+    proc = run_snakemake(
+        wd, target, "--configfile", "tests/configs/tiny.yaml", "chunks.yaml", "--forcerun", "ism"
+    )
+    assert proc.stdout.count("rule ism_chunk:") + proc.stderr.count("rule ism_chunk:") == 3
+    assert (wd / target).read_bytes() == (tiny_run / target).read_bytes()

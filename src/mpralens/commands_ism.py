@@ -30,9 +30,31 @@ def _add_ism(p: argparse.ArgumentParser) -> None:
         "--sites", type=Path, nargs="+", help="BED files or truth sites TSV to mark in the figure"
     )
     p.add_argument("--top", type=int, default=6, help="regions in the figure")
+    p.add_argument("--chunk", type=int, default=0, help="score only this chunk (0-based)")
+    p.add_argument("--chunks", type=int, default=1, help="contiguous region chunks (shards)")
     p.add_argument("--out-tsv", required=True, type=Path)
-    p.add_argument("--out-tracks", required=True, type=Path, help="folder of <task>.bw")
-    p.add_argument("--out-figure", required=True, type=Path)
+    p.add_argument("--out-tracks", type=Path, help="folder of <task>.bw (else scores only)")
+    p.add_argument("--out-figure", type=Path, help="top-regions figure (with --out-tracks)")
+
+
+def _write_ism_outputs(table, args, sites) -> None:
+    """Scores, and with --out-tracks/--out-figure the bigWigs and the figure, all or nothing."""
+    from mpralens.errors import InputError
+    from mpralens.ism.tracks import chrom_sizes, plot_top_regions, write_bigwigs
+
+    if (args.out_tracks is None) != (args.out_figure is None):
+        raise InputError("give both --out-tracks and --out-figure, or neither")
+    if args.out_tracks is None:
+        with atomic_outputs(args.out_tsv) as (tsv,):
+            write_tsv(table, tsv)
+        return
+    with atomic_outputs(args.out_tsv, args.out_tracks, args.out_figure) as (tsv, tracks, fig):
+        write_tsv(table, tsv)
+        # Tracks and figure from the numbers as written (8 significant digits), so that they are
+        # the same whether the table was scored in one pass or merged from chunks.
+        table = pd.read_csv(tsv, sep="\t")
+        write_bigwigs(table, chrom_sizes(args.genome, table), tracks)
+        plot_top_regions(table, fig, sites=sites, top=args.top)
 
 
 @command("ism", "tiled in-silico mutagenesis: per-base scores, bigWig tracks and a figure")
@@ -43,8 +65,8 @@ def ism_cmd(args: argparse.Namespace) -> None:
 
     import torch
 
-    from mpralens.ism.run import ism_table, load_scorer, select_regions
-    from mpralens.ism.tracks import chrom_sizes, plot_top_regions, read_intervals, write_bigwigs
+    from mpralens.ism.run import chunk_of, ism_table, load_scorer, select_regions
+    from mpralens.ism.tracks import read_intervals
     from mpralens.ism.windows import WindowScheme, build_contexts, region_table
 
     tiles = pd.read_csv(args.tiles, sep="\t")
@@ -56,6 +78,7 @@ def ism_cmd(args: argparse.Namespace) -> None:
     regions = select_regions(
         region_table(tiles), splits=args.splits, which=args.regions, max_regions=args.max_regions
     )
+    regions = chunk_of(regions, args.chunk, args.chunks)
     sites = pd.concat([read_intervals(s) for s in args.sites]) if args.sites else None
     contexts = build_contexts(
         regions,
@@ -78,10 +101,30 @@ def ism_cmd(args: argparse.Namespace) -> None:
             }
         )
     )
-    with atomic_outputs(args.out_tsv, args.out_tracks, args.out_figure) as (tsv, tracks, fig):
-        write_tsv(table, tsv)
-        write_bigwigs(table, chrom_sizes(args.genome, table), tracks)
-        plot_top_regions(table, fig, sites=sites, top=args.top)
+    _write_ism_outputs(table, args, sites)
+
+
+def _add_merge(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scores", required=True, type=Path, nargs="+", help="chunk TSVs, in order")
+    p.add_argument("--genome", type=Path, help="genome FASTA (chromosome sizes of the bigWigs)")
+    p.add_argument(
+        "--sites", type=Path, nargs="+", help="BED files or truth sites TSV to mark in the figure"
+    )
+    p.add_argument("--top", type=int, default=6, help="regions in the figure")
+    p.add_argument("--out-tsv", required=True, type=Path)
+    p.add_argument("--out-tracks", required=True, type=Path, help="folder of <task>.bw")
+    p.add_argument("--out-figure", required=True, type=Path)
+
+
+@command("ism-merge", "merge ISM chunks into one score table, bigWig tracks and the figure")
+@arguments(_add_merge)
+def ism_merge_cmd(args: argparse.Namespace) -> None:
+    """Concatenate chunk tables (in chunk order) and write the per-data-set outputs."""
+    from mpralens.ism.tracks import read_intervals
+
+    table = pd.concat([pd.read_csv(p, sep="\t") for p in args.scores], ignore_index=True)
+    sites = pd.concat([read_intervals(s) for s in args.sites]) if args.sites else None
+    _write_ism_outputs(table, args, sites)
 
 
 def _add_variants(p: argparse.ArgumentParser) -> None:

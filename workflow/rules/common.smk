@@ -23,6 +23,7 @@ ISM = config["ism"]
 wildcard_constraints:
     ds="|".join(DATASETS),
     ism_model="cnn|kmer",
+    chunk="[0-9]+",
     digest="[0-9a-f]{12}",
     bds="|".join(BIO_DATASETS) or "NONE",
     model="|".join(BIO_MODELS) or "NONE",
@@ -219,17 +220,38 @@ def get_ism_inputs(wildcards):
 
 
 def ism_flags(wildcards, input):
-    """Command-line flags of `mpralens ism` from the `ism` section."""
+    """Command-line flags of `mpralens ism` (one chunk) from the `ism` section."""
     flags = [
         f"--splits {input.splits}",
         f"--regions {ISM['regions']}",
         f"--method {ISM['method']}",
         f"--stride {ISM['stride']}",
         f"--batch-size {ISM['batch_size']}",
-        f"--top {ISM['top_regions']}",
     ]
     if ISM["max_regions"] is not None:
         flags.append(f"--max-regions {ISM['max_regions']}")
+    if "genome" in input.keys():
+        flags.append(f"--genome {input.genome}")
+    return " ".join(flags)
+
+
+def get_ism_merge_inputs(wildcards):
+    """Every chunk's scores, and the genome and sites the tracks and the figure need."""
+    inputs = {
+        "chunks": [
+            f"results/{wildcards.ds}/ism/{wildcards.ism_model}/chunks/{i}.tsv.gz"
+            for i in range(ISM["chunks"])
+        ]
+    }
+    inputs.update(
+        {k: v for k, v in get_ism_inputs(wildcards).items() if k in ("genome", "sites")}
+    )
+    return inputs
+
+
+def ism_merge_flags(wildcards, input):
+    """Command-line flags of `mpralens ism-merge`."""
+    flags = [f"--top {ISM['top_regions']}"]
     if "genome" in input.keys():
         flags.append(f"--genome {input.genome}")
     if "sites" in input.keys():

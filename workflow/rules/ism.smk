@@ -1,9 +1,35 @@
 # Tiled in-silico mutagenesis (Paggi et al. 4.3.1): per-base scores, bigWig tracks, figure.
+# Regions are scored in `ism.chunks` contiguous shards (one job each, so a cluster runs them in
+# parallel), then merged; with one chunk a laptop scores everything in one pass.
+
+
+rule ism_chunk:
+    input:
+        unpack(get_ism_inputs),
+    output:
+        scores=temp("results/{ds}/ism/{ism_model}/chunks/{chunk}.tsv.gz"),
+    params:
+        flags=ism_flags,
+        chunks=ISM["chunks"],
+    log:
+        "logs/{ds}/ism_{ism_model}_chunk{chunk}.log",
+    benchmark:
+        "benchmarks/{ds}/ism_{ism_model}_chunk{chunk}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        ENV
+    shell:
+        "OMP_NUM_THREADS={threads} mpralens ism --model {input.model} --tiles {input.tiles} "
+        "{params.flags} --chunk {wildcards.chunk} --chunks {params.chunks} "
+        "--out-tsv {output.scores} > {log} 2>&1"
 
 
 rule ism:
     input:
-        unpack(get_ism_inputs),
+        unpack(get_ism_merge_inputs),
     output:
         scores="results/{ds}/ism/{ism_model}/scores.tsv.gz",
         tracks=directory("results/{ds}/ism/{ism_model}/tracks"),
@@ -14,18 +40,17 @@ rule ism:
             subcategory="{ds}",
         ),
     params:
-        flags=ism_flags,
+        flags=ism_merge_flags,
     log:
         "logs/{ds}/ism_{ism_model}.log",
     benchmark:
         "benchmarks/{ds}/ism_{ism_model}.tsv"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
-        runtime=120,
+        runtime=30,
     conda:
         ENV
     shell:
-        "OMP_NUM_THREADS={threads} mpralens ism --model {input.model} --tiles {input.tiles} "
-        "{params.flags} --out-tsv {output.scores} --out-tracks {output.tracks} "
-        "--out-figure {output.figure} > {log} 2>&1"
+        "mpralens ism-merge --scores {input.chunks} {params.flags} --out-tsv {output.scores} "
+        "--out-tracks {output.tracks} --out-figure {output.figure} > {log} 2>&1"

@@ -97,3 +97,14 @@ def select_regions(
     if max_regions is not None:
         regions = regions.head(max_regions)
     return regions.reset_index(drop=True)
+
+
+def chunk_of(regions: pd.DataFrame, chunk: int, chunks: int) -> pd.DataFrame:
+    """Chunk ``chunk`` of ``chunks`` contiguous, near-equal blocks of regions (in region order).
+
+    Concatenating the chunks' score tables in chunk order gives the unsharded table.
+    """
+    if chunks < 1 or not 0 <= chunk < chunks:
+        raise InputError(f"chunk {chunk} of {chunks}: need 0 <= chunk < chunks", key="ism.chunks")
+    bounds = np.linspace(0, len(regions), chunks + 1).round().astype(int)
+    return regions.iloc[bounds[chunk] : bounds[chunk + 1]].reset_index(drop=True)
