@@ -114,16 +114,10 @@ def test_reproduce_the_paper_config_plans(tmp_path):
     wd = workflow_copy(tmp_path / "wf")
     proc = run_snakemake(wd, "-n", "--configfile", "config/sharpr_mpra.yaml")
     out = proc.stdout
-    counts = {
-        rule: int(n)
-        for rule, n in (
-            ln.split()
-            for ln in out.split("Job stats:")[1].splitlines()[3:14]
-            if len(ln.split()) == 2
-        )
-    }
+    table = out.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
+    counts = {ln.split()[0]: int(ln.split()[1]) for ln in table if len(ln.split()) == 2}
     assert counts["download"] == 1 and counts["download_counts"] == 20
-    for rule in ("import_counts", "train_cnn", "ism", "evaluate_ism"):
+    for rule in ("import_counts", "train_cnn", "ism_chunk", "ism", "evaluate_ism"):
         assert counts[rule] == 2, (rule, counts)
     sheet = pd.read_csv(wd / "config/sharpr_mpra/design1_libraries.tsv", sep="\t")
     for url in sheet["path"]:  # GEO's layout: samples/GSMnnn/GSM<id>/suppl/GSM<id>_<name>
