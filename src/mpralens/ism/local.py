@@ -193,7 +193,40 @@ def propagate(ops: list[LocalOp], refs, p: Patch) -> Patch:
 # Heads: the new network output of each patch, given the reference body output of its context.
 
 
-class PoolLinearHead:
+class Head:
+    """A network head: ``prepare`` its reference state once, then ``apply`` it to patches."""
+
+    def read_end(self, length: int) -> int:
+        """Body positions ``[0, read_end)`` reach the output (all of them unless overridden)."""
+        return length
+
+    def summarize(self, values: torch.Tensor) -> torch.Tensor | None:
+        """Per-patch summary that :meth:`apply_summary` reads instead of the patch (or None)."""
+        return None
+
+    def prepare(self, body: torch.Tensor, out: torch.Tensor) -> dict:
+        """Build the reference state from body output ``(K, C, L)`` and network output."""
+        raise NotImplementedError
+
+    def apply(self, st: dict, p: Patch) -> torch.Tensor:
+        """Return the new network output ``(n, n_tasks)``."""
+        raise NotImplementedError
+
+
+def _change(body: Reference, p: Patch):
+    """Compare a patch with the reference body it replaces.
+
+    Returns which patch positions lie in the body, those positions clamped into it, and the
+    patch's change from the reference there (0 outside the body).
+    """
+    pos = _positions(p.start, p.width)
+    inside = (pos >= 0) & (pos < body.length)
+    safe = pos.clamp(0, body.length - 1)
+    ref = body.padded[p.ctx[:, None], :, safe].permute(0, 2, 1)
+    return inside, safe, torch.where(inside[:, None, :], p.values - ref, torch.zeros_like(ref))
+
+
+class PoolLinearHead(Head):
     """Non-overlapping max-pool, flatten, dense (Paggi et al.'s CNN)."""
 
     def __init__(self, pool: nn.MaxPool1d, linear: nn.Linear) -> None:
@@ -292,15 +325,11 @@ class PoolLinearHead:
         return out
 
 
-class FlattenLinearHead:
+class FlattenLinearHead(Head):
     """Flatten the body output, dense layer (MPRA-DragoNN's ConvModel)."""
 
     def __init__(self, linear: nn.Linear) -> None:
         self.linear = linear
-
-    def read_end(self, length: int) -> int:
-        """Body positions ``[0, read_end)`` reach the output."""
-        return length
 
     def prepare(self, body: torch.Tensor, out: torch.Tensor):  # noqa: D102
         w = self.linear.weight.reshape(self.linear.out_features, body.shape[1], body.shape[2])
@@ -308,25 +337,16 @@ class FlattenLinearHead:
 
     def apply(self, st, p: Patch) -> torch.Tensor:
         """Return the new network output ``(n, n_tasks)``."""
-        body = st["body"]
-        pos = _positions(p.start, p.width)
-        inside = (pos >= 0) & (pos < body.length)
-        safe = pos.clamp(0, body.length - 1)
-        ref = body.padded[p.ctx[:, None], :, safe].permute(0, 2, 1)
-        delta = torch.where(inside[:, None, :], p.values - ref, torch.zeros_like(ref))
+        _, safe, delta = _change(st["body"], p)
         w = st["w"].padded[:, :, safe]  # (T, C, n, W)
         return st["out"][p.ctx] + torch.einsum("ncw,tcnw->nt", delta, w)
 
 
-class GlobalPoolHead:
+class GlobalPoolHead(Head):
     """Global max and mean pooling, concatenated, then an MLP (the residual CNN)."""
 
     def __init__(self, mlp: nn.Module) -> None:
         self.mlp = mlp
-
-    def read_end(self, length: int) -> int:
-        """Body positions ``[0, read_end)`` reach the output."""
-        return length
 
     def prepare(self, body: torch.Tensor, out: torch.Tensor):  # noqa: D102
         neg = torch.full_like(body[:, :, :1], -torch.inf)
@@ -341,20 +361,15 @@ class GlobalPoolHead:
 
     def apply(self, st, p: Patch) -> torch.Tensor:
         """Return the new network output ``(n, n_tasks)``."""
-        body = st["body"]
-        length = body.length
-        pos = _positions(p.start, p.width)
-        inside = (pos >= 0) & (pos < length)
+        length = st["body"].length
+        inside, _, change = _change(st["body"], p)
         lo = p.start.clamp(0, length)
         hi = (p.start + p.width).clamp(0, length)
-        safe = pos.clamp(0, length - 1)
-        ref = body.padded[p.ctx[:, None], :, safe].permute(0, 2, 1)
         vals = torch.where(inside[:, None, :], p.values, torch.full_like(p.values, -torch.inf))
         new_max = torch.maximum(
             torch.maximum(st["prefix"][p.ctx, :, lo], st["suffix"][p.ctx, :, hi]),
             vals.amax(dim=2),
         )
-        change = torch.where(inside[:, None, :], p.values - ref, torch.zeros_like(ref))
         new_mean = ((st["sum"][p.ctx] + change.double().sum(dim=2)) / length).to(p.values.dtype)
         return self.mlp(torch.cat([new_max, new_mean], dim=1))
 
@@ -376,7 +391,7 @@ def _pointwise_or_conv(module: nn.Module) -> LocalOp:
     raise NotImplementedError(f"fast ISM does not support layer {type(module).__name__}")
 
 
-def decompose(net: nn.Module) -> tuple[list[LocalOp], object]:
+def decompose(net: nn.Module) -> tuple[list[LocalOp], Head]:
     """Split a network into local body layers and a head.
 
     Raises

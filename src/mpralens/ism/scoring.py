@@ -185,7 +185,7 @@ class CNNScorer:
 
         starts, ctx_idx = torch.from_numpy(in_pos - r), torch.from_numpy(win)
         slot_t = torch.from_numpy(slot)
-        summary = self.head.summarize(values) if hasattr(self.head, "summarize") else None
+        summary = self.head.summarize(values)
         out = torch.empty((len(win), f_ref.shape[1]), dtype=self.dtype)
         for i in range(0, len(win), batch):
             sl = slice(i, i + batch)
