@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from mpralens import evaluation as ev
+from mpralens.ism.tracks import read_intervals
 
 TSS_MAX = 2000  # bp upstream of a TSS drawn in Fig 9 bottom
 TSS_BIN = 100
@@ -87,11 +88,10 @@ def evaluate(
     chrom, pos = wide["chrom"].to_numpy(), wide["pos"].to_numpy(dtype=np.int64)
     labels = {}
     if conservation is not None:
-        labels["conservation"] = {
-            k: ev.conservation_labels(conservation, chrom, pos, threshold=threshold) for k in tasks
-        }
+        conserved = ev.conservation_labels(conservation, chrom, pos, threshold=threshold)
+        labels["conservation"] = dict.fromkeys(tasks, conserved)
     if tf_sites:
-        sites = {c: ev.read_elements(p) for c, p in tf_sites.items()}
+        sites = {c: read_intervals(p) for c, p in tf_sites.items()}
         cell_labels = {c: ev.interval_labels(chrom, pos, s) for c, s in sites.items()}
         labels["tf_sites"] = {
             k: cell_labels[ev.cell_of(k)] for k in tasks if ev.cell_of(k) in cell_labels

@@ -25,6 +25,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
 from mpralens.errors import InputError
+from mpralens.ism.tracks import read_intervals
 
 N_BINS = 5000
 
@@ -63,13 +64,6 @@ def base_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     }
 
 
-def read_elements(path: str | PathLike[str]) -> pd.DataFrame:
-    """Read a BED of intervals: ``chrom, start, end, name`` (name empty when there is none)."""
-    from mpralens.ism.tracks import read_intervals
-
-    return read_intervals(path)
-
-
 def interval_labels(chrom: np.ndarray, pos: np.ndarray, intervals: pd.DataFrame) -> np.ndarray:
     """1 where the base ``(chrom, pos)`` lies in any interval, else 0."""
     out = np.zeros(len(pos), dtype=np.int8)
@@ -93,14 +87,17 @@ def interval_labels(chrom: np.ndarray, pos: np.ndarray, intervals: pd.DataFrame)
 def site_names(chrom: np.ndarray, pos: np.ndarray, intervals: pd.DataFrame) -> pd.DataFrame:
     """``(row, name)`` pairs: every base (row index into ``pos``) with each site holding it."""
     rows, names = [], []
-    key = pd.DataFrame({"chrom": chrom, "pos": pos, "row": np.arange(len(pos))})
+    chrom = np.asarray(chrom)
     for c, iv in intervals.groupby("chrom", sort=False):
-        bases = key[key["chrom"] == c].sort_values("pos")
-        p = bases["pos"].to_numpy()
-        for st, en, name in zip(iv["start"], iv["end"], iv["name"], strict=True):
-            a, b = np.searchsorted(p, st), np.searchsorted(p, en)
-            rows.append(bases["row"].to_numpy()[a:b])
-            names.append(np.full(b - a, str(name), dtype=object))
+        sel = np.flatnonzero(chrom == c)
+        order = sel[np.argsort(pos[sel], kind="stable")]
+        p = pos[order]
+        first = np.searchsorted(p, iv["start"].to_numpy())
+        n = np.searchsorted(p, iv["end"].to_numpy()) - first
+        # Bases first[i] .. first[i] + n[i] - 1 (in sorted order) lie in site i.
+        offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        rows.append(order[np.repeat(first, n) + offset])
+        names.append(np.repeat(iv["name"].astype(str).to_numpy(dtype=object), n))
     if not rows:
         return pd.DataFrame({"row": [], "name": []})
     return pd.DataFrame({"row": np.concatenate(rows), "name": np.concatenate(names)})
@@ -146,7 +143,7 @@ def conservation_labels(
     if magic in (b"\x26\xfc\x8f\x88", b"\x88\x8f\xfc\x26"):  # bigWig, either byte order
         values = bigwig_values(path, chrom, pos)
         return (np.nan_to_num(values, nan=-np.inf) >= threshold).astype(np.int8)
-    return interval_labels(chrom, pos, read_elements(path))
+    return interval_labels(chrom, pos, read_intervals(path))
 
 
 def cell_of(task: str) -> str:
