@@ -236,14 +236,9 @@ def test_bigwig_tracks_hold_the_scores(tmp_path):
 
 
 def _save_kmer(path, coef):
-    np.savez(
-        path,
-        k=1,
-        tasks=np.array(["a"]),
-        method="ridge",
-        coef=np.array([coef]),
-        intercept=np.zeros(1),
-    )
+    from mpralens.kmer import LoadedKmerModel
+
+    LoadedKmerModel(1, ["a"], "ridge", np.array([coef]), np.zeros(1)).save(path)
 
 
 def test_score_variants_with_a_hand_set_model(tmp_path):
@@ -303,14 +298,7 @@ def test_sharded_ism_equals_one_pass(small_sim, tmp_path):
     tiles = tmp_path / "tiles.tsv.gz"
     write_imported(r, counts_path=tmp_path / "counts.parquet", tiles_path=tiles)
     model = tmp_path / "k3.npz"
-    np.savez(
-        model,
-        k=3,
-        tasks=np.array(["a", "b"]),
-        method="ridge",
-        coef=np.random.default_rng(1).normal(size=(2, 64)),
-        intercept=np.zeros(2),
-    )
+    _kmer_model(3, seed=1).save(model)
     common = ["--model", model, "--tiles", tiles, "--genome", p["genome"], "--max-regions", "20"]
     one = run_cli(
         "ism",

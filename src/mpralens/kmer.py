@@ -114,17 +114,9 @@ class KmerModel:
         return np.asarray(kmer_matrix(seqs, self.k, dtype=np.float64) @ coef.T) + intercept
 
     def save(self, path: str | PathLike[str]) -> None:
-        """Write the model as ``.npz`` (plain arrays: loads without pickle)."""
+        """Write the model as ``.npz`` (see :meth:`LoadedKmerModel.save`)."""
         coef, intercept = self.coefficients()
-        with open(path, "wb") as fh:
-            np.savez_compressed(
-                fh,
-                k=self.k,
-                tasks=np.array(self.tasks),
-                method=self.method,
-                coef=coef.astype(np.float32),
-                intercept=intercept,
-            )
+        LoadedKmerModel(self.k, list(self.tasks), self.method, coef, intercept).save(path)
 
 
 @dataclass
@@ -143,6 +135,18 @@ class LoadedKmerModel:
             np.asarray(kmer_matrix(seqs, self.k, dtype=np.float64) @ self.coef.T.astype(np.float64))
             + self.intercept
         )
+
+    def save(self, path: str | PathLike[str]) -> None:
+        """Write the model as ``.npz`` (plain arrays, ``coef`` as float32: loads without pickle)."""
+        with open(path, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                k=self.k,
+                tasks=np.array(self.tasks),
+                method=self.method,
+                coef=np.asarray(self.coef, dtype=np.float32),
+                intercept=np.asarray(self.intercept),
+            )
 
 
 def load_kmer_model(path: str | PathLike[str]) -> LoadedKmerModel:

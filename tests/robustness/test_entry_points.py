@@ -189,15 +189,10 @@ def _tiles(tmp: Path, start: int = 300, chrom: str = "chr1") -> Path:
 
 
 def _kmer(tmp: Path) -> Path:
+    from mpralens.kmer import LoadedKmerModel
+
     path = tmp / "kmer.npz"
-    np.savez(
-        path,
-        k=2,
-        tasks=np.array(["a", "b"]),
-        method="ridge",
-        coef=RNG.normal(size=(2, 16)),
-        intercept=np.zeros(2),
-    )
+    LoadedKmerModel(2, ["a", "b"], "ridge", RNG.normal(size=(2, 16)), np.zeros(2)).save(path)
     return path
 
 
