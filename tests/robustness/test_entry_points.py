@@ -1,10 +1,9 @@
-"""Bad input at every other entry point: GEO counts, coords, library sheets, sort-seq tables,
-biophysical specs, FASTA, BED, VCF, checkpoints and saved models, and the workflow config.
+"""Bad input at every other entry point: GEO counts, sort-seq tables, biophysical specs, FASTA,
+BED, bigWig, VCF, checkpoints and saved models (config cases: test_import_and_config.py).
 
 Each case builds a small valid input, breaks one thing, runs the command line, and checks: exit
 status 2, exactly one line ``mpralens: error: ...`` naming the file and line (or the config key)
-and what was expected, and no output left behind. Config cases run ``snakemake -n`` instead and
-check the key is named and nothing was written.
+and what was expected, and no output left behind.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import pytest
 import torch
 
 from mpralens.tables import write_tsv
-from tests.conftest import REPO, require_shared, run_cli, run_snakemake, workflow_copy
+from tests.conftest import REPO, require_shared, run_cli
 
 LAC = REPO / "resources" / "lac_sortseq" / "sortseq_data.csv.gz"
 THERMO = REPO / "config" / "biophysics" / "lac_thermo.yaml"
@@ -526,36 +525,3 @@ def test_geo_counts_rejects(name, tmp_path):
     assert f"{target}:{line}:" in error and words in error, error
     for out in outputs:
         assert not out.exists()
-
-
-CONFIG_CASES = {
-    "ism_unknown_key": ("ism:\n  method: fast\n  strides: 29\n", "strides"),
-    "ism_wrong_value": ("ism:\n  method: quick\n", "quick"),
-    "ism_stride_not_dividing_tile": ("ism:\n  stride: 30\n", "ism.stride"),
-    "seed_wrong_type": ("seed: abc\n", "abc"),
-    "fit_names_undefined_model": (
-        "biophysics:\n  datasets:\n    lac: {path: resources/lac_sortseq/sortseq_data.csv.gz}\n"
-        "  fits:\n    - [lac, nothere]\n",
-        "biophysics.fits[0]",
-    ),
-    "model_name_escapes_workdir": (
-        "biophysics:\n  models:\n    ../../x: config/biophysics/lac_thermo.yaml\n",
-        "../../x",
-    ),
-    "sortseq_name_escapes_workdir": (
-        "biophysics:\n  datasets:\n    ../../tmp/x: {source: simulate}\n",
-        "../../tmp/x",
-    ),
-}
-
-
-@pytest.mark.parametrize("name", sorted(CONFIG_CASES))
-def test_config_rejects(name, tmp_path):
-    wd = workflow_copy(tmp_path / "wf")
-    text, needle = CONFIG_CASES[name]
-    base = "datasets:\n  d:\n    type: tiled_mpra\n    source: simulate\n"
-    (wd / "bad.yaml").write_text(base + text)
-    proc = run_snakemake(wd, "-n", "--configfile", "bad.yaml", check=False)
-    assert proc.returncode != 0
-    assert needle in proc.stdout + proc.stderr
-    assert not (wd / "results").exists() and not (wd / "resources" / "d").exists()

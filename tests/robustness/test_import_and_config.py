@@ -1,5 +1,6 @@
-"""Bad input: each case exits non-zero with one message naming the file and line (or config key)
-and leaves no output behind."""
+"""Bad input to the import (Ernst layout) and to the workflow config: each case exits non-zero
+with one message naming the file and line (or config key) and leaves no output behind. Config
+cases run ``snakemake -n`` and check the key is named and nothing was written."""
 
 import gzip
 import shutil
@@ -166,6 +167,23 @@ CONFIG_CASES = {
         "datasets:\n  ../escape:\n    type: tiled_mpra\n    source: simulate\n",
         "../escape",
     ),
+    "ism_unknown_key": ("ism:\n  method: fast\n  strides: 29\n", "strides"),
+    "ism_wrong_value": ("ism:\n  method: quick\n", "quick"),
+    "ism_stride_not_dividing_tile": ("ism:\n  stride: 30\n", "ism.stride"),
+    "seed_wrong_type": ("seed: abc\n", "abc"),
+    "fit_names_undefined_model": (
+        "biophysics:\n  datasets:\n    lac: {path: resources/lac_sortseq/sortseq_data.csv.gz}\n"
+        "  fits:\n    - [lac, nothere]\n",
+        "biophysics.fits[0]",
+    ),
+    "model_name_escapes_workdir": (
+        "biophysics:\n  models:\n    ../../x: config/biophysics/lac_thermo.yaml\n",
+        "../../x",
+    ),
+    "sortseq_name_escapes_workdir": (
+        "biophysics:\n  datasets:\n    ../../tmp/x: {source: simulate}\n",
+        "../../tmp/x",
+    ),
 }
 
 
@@ -173,15 +191,13 @@ CONFIG_CASES = {
 def test_config_rejects(case, tmp_path):
     wd = workflow_copy(tmp_path / "wf")
     text, needle = CONFIG_CASES[case]
-    if case != "unknown_top_key" and "datasets" not in text:
-        text += "datasets:\n  d:\n    type: tiled_mpra\n    source: simulate\n"
-    if case == "unknown_top_key":
+    if "datasets:" not in text:
         text = "datasets:\n  d:\n    type: tiled_mpra\n    source: simulate\n" + text
     (wd / "bad.yaml").write_text(text)
     proc = run_snakemake(wd, "-n", "--configfile", "bad.yaml", check=False)
     assert proc.returncode != 0
     assert needle in proc.stdout + proc.stderr
-    assert not (wd / "results").exists()
+    assert not (wd / "results").exists() and not (wd / "resources" / "d").exists()
 
 
 def test_trailing_blank_line_is_fine(pristine, tmp_path):
