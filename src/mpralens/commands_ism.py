@@ -16,6 +16,21 @@ from mpralens.tables import write_tsv
 log = logging.getLogger(__name__)
 
 
+def _add_figure(p: argparse.ArgumentParser) -> None:
+    """Add the top-regions figure flags (shared by ``ism`` and ``ism-merge``)."""
+    p.add_argument(
+        "--sites", type=Path, nargs="+", help="BED files or truth sites TSV to mark in the figure"
+    )
+    p.add_argument("--top", type=int, default=6, help="regions in the figure")
+
+
+def _read_sites(args: argparse.Namespace) -> pd.DataFrame | None:
+    """Read the ``--sites`` intervals (before any scoring, so that a bad file fails first)."""
+    from mpralens.ism.tracks import read_intervals
+
+    return pd.concat([read_intervals(s) for s in args.sites]) if args.sites else None
+
+
 def _add_ism(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, type=Path, help="CNN .ckpt or k-mer .npz")
     p.add_argument("--tiles", required=True, type=Path, help="results/<ds>/tiles.tsv.gz")
@@ -26,10 +41,7 @@ def _add_ism(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default="fast", choices=["fast", "plain"])
     p.add_argument("--stride", type=int, default=29, help="window stride in bp (29)")
     p.add_argument("--batch-size", type=int, default=1024)
-    p.add_argument(
-        "--sites", type=Path, nargs="+", help="BED files or truth sites TSV to mark in the figure"
-    )
-    p.add_argument("--top", type=int, default=6, help="regions in the figure")
+    _add_figure(p)
     p.add_argument("--chunk", type=int, default=0, help="score only this chunk (0-based)")
     p.add_argument("--chunks", type=int, default=1, help="contiguous region chunks (shards)")
     p.add_argument("--out-tsv", required=True, type=Path)
@@ -66,7 +78,6 @@ def ism_cmd(args: argparse.Namespace) -> None:
     import torch
 
     from mpralens.ism.run import chunk_of, ism_table, load_scorer, select_regions
-    from mpralens.ism.tracks import read_intervals
     from mpralens.ism.windows import WindowScheme, build_contexts, region_table
 
     tiles = pd.read_csv(args.tiles, sep="\t")
@@ -79,7 +90,7 @@ def ism_cmd(args: argparse.Namespace) -> None:
         region_table(tiles), splits=args.splits, which=args.regions, max_regions=args.max_regions
     )
     regions = chunk_of(regions, args.chunk, args.chunks)
-    sites = pd.concat([read_intervals(s) for s in args.sites]) if args.sites else None
+    sites = _read_sites(args)
     contexts = build_contexts(
         regions,
         scheme,
@@ -107,10 +118,7 @@ def ism_cmd(args: argparse.Namespace) -> None:
 def _add_merge(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scores", required=True, type=Path, nargs="+", help="chunk TSVs, in order")
     p.add_argument("--genome", type=Path, help="genome FASTA (chromosome sizes of the bigWigs)")
-    p.add_argument(
-        "--sites", type=Path, nargs="+", help="BED files or truth sites TSV to mark in the figure"
-    )
-    p.add_argument("--top", type=int, default=6, help="regions in the figure")
+    _add_figure(p)
     p.add_argument("--out-tsv", required=True, type=Path)
     p.add_argument("--out-tracks", required=True, type=Path, help="folder of <task>.bw")
     p.add_argument("--out-figure", required=True, type=Path)
@@ -120,10 +128,8 @@ def _add_merge(p: argparse.ArgumentParser) -> None:
 @arguments(_add_merge)
 def ism_merge_cmd(args: argparse.Namespace) -> None:
     """Concatenate chunk tables (in chunk order) and write the per-data-set outputs."""
-    from mpralens.ism.tracks import read_intervals
-
+    sites = _read_sites(args)
     table = pd.concat([pd.read_csv(p, sep="\t") for p in args.scores], ignore_index=True)
-    sites = pd.concat([read_intervals(s) for s in args.sites]) if args.sites else None
     _write_ism_outputs(table, args, sites)
 
 
