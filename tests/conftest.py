@@ -14,6 +14,22 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SHARPR = SHARED / "data" / "sharpr_format"
 
+# Every table the tiny DAG writes (gzip headers carry no timestamp; parquet carries no time).
+TINY_TABLES = [
+    "counts.parquet",
+    "tiles.tsv.gz",
+    "log_ratios.parquet",
+    "activity.tsv.gz",
+    "splits.tsv",
+    "qc/qc.json",
+    "models/kmer/predictions.tsv.gz",
+    "models/kmer/metrics.tsv",
+    "models/cnn/predictions.tsv.gz",
+    "models/cnn/metrics.tsv",
+    "evaluation/models.tsv",
+    "ism/cnn/scores.tsv.gz",
+]
+
 
 def require_shared() -> Path:
     """Return ../shared; skip locally when it is missing, fail under CI."""
@@ -73,7 +89,7 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
 def workflow_copy(dest: Path) -> Path:
     """Copy the workflow files (not results) into ``dest`` so tests never touch the checkout."""
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("Snakefile", "workflow", "config", "envs", "tests"):
+    for name in ("Snakefile", "workflow", "config", "envs", "profiles", "tests"):
         src = REPO / name
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))

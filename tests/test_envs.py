@@ -1,30 +1,137 @@
+"""Conda environments (one per family of rules) against pyproject.toml, and each family's rules
+against its environment."""
+
+import os
+import re
+import subprocess
+import sys
 import tomllib
 
+import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, snakemake_env, workflow_copy
+
+# The workflow engine runs outside the rule environments.
+ENGINE = {"snakemake", "snakemake-executor-plugin-slurm"}
+# What envs/torch.yaml has and envs/base.yaml lacks: blocked when base-family rules are tested.
+TORCH_MODULES = {"torch", "lightning", "pytorch_lightning", "logomaker"}
 
 
-def test_conda_env_pins_match_pyproject():
-    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
-    for env in sorted((REPO / "envs").glob("*.yaml")):
-        spec = yaml.safe_load(env.read_text())
-        pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict))
-        pinned = {p.split("==")[0].lower(): p for p in pip if "==" in p}
-        for dep in deps:
-            name = dep.split("==")[0].lower()
-            if name in pinned:
-                assert pinned[name] == dep, f"{env.name}: {pinned[name]} != pyproject {dep}"
-        assert set(pinned) <= {d.split("==")[0].lower() for d in deps}, env.name
-        assert "python=3.11" in spec["dependencies"]
+def _name(requirement: str) -> str:
+    return requirement.split("==")[0].lower()
+
+
+def _project() -> dict:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+
+
+def _env_pins(env: str) -> dict[str, str]:
+    spec = yaml.safe_load((REPO / "envs" / env).read_text())
+    assert "python=3.11" in spec["dependencies"], env
+    pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict))
+    return {_name(p): p for p in pip if "==" in p}
+
+
+def test_env_pins_equal_pyproject():
+    project = _project()
+    base = {_name(d): d for d in project["dependencies"] if _name(d) not in ENGINE}
+    torch = base | {_name(d): d for d in project["optional-dependencies"]["torch"]}
+    assert _env_pins("base.yaml") == base
+    assert _env_pins("torch.yaml") == torch
+    assert sorted(p.name for p in (REPO / "envs").glob("*.yaml")) == ["base.yaml", "torch.yaml"]
 
 
 def test_lock_agrees_with_pyproject():
-    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = _project()
     lock = {
-        line.split("==")[0].lower(): line.strip()
+        _name(line): line.strip()
         for line in (REPO / "requirements.lock").read_text().splitlines()
         if "==" in line and not line.startswith("#")
     }
-    for dep in deps:
-        assert lock[dep.split("==")[0].lower()] == dep
+    extras = [d for group in project["optional-dependencies"].values() for d in group]
+    for dep in project["dependencies"] + extras:
+        assert lock[_name(dep)] == dep
+
+
+def _rule_envs() -> dict[str, str]:
+    """Rule name -> the env variable its `conda:` names, from workflow/rules/*.smk."""
+    envs = {}
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        for name, body in re.findall(r"(?ms)^rule (\w+):\n(.*?)(?=^rule |\Z)", smk.read_text()):
+            found = re.search(r"conda:\s*\n\s*(\w+)", body)
+            assert found, f"rule {name} in {smk.name} has no conda: environment"
+            envs[name] = found.group(1)
+    return envs
+
+
+def test_every_rule_has_a_family_environment():
+    envs = _rule_envs()
+    assert set(envs.values()) == {"ENV_BASE", "ENV_TORCH"}
+    assert {r for r, e in envs.items() if e == "ENV_TORCH"} == {
+        "train_cnn",
+        "ism_chunk",
+        "simulate_sortseq",
+        "fit_biophysical",
+    }
+
+
+BLOCKER = f"""
+import importlib.abc
+import sys
+
+class _NotInBaseEnv(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {sorted(TORCH_MODULES)!r}:
+            raise ModuleNotFoundError(f"{{name}} is not in envs/base.yaml")
+        return None
+
+sys.meta_path.insert(0, _NotInBaseEnv())
+"""
+
+
+@pytest.mark.slow
+def test_base_family_rules_run_without_torch(tiny_run, tmp_path):
+    """Every base-family job of the tiny DAG runs with PyTorch, Lightning and logomaker absent."""
+    wd = workflow_copy(tmp_path / "wf")
+    for sub in ("resources", "results", "logs"):
+        subprocess.run(["cp", "-a", str(tiny_run / sub), str(wd)], check=True)
+    dry = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-p", "--forceall"]
+        + ["--configfile", "tests/configs/tiny.yaml"],
+        cwd=wd,
+        env=snakemake_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    jobs = [
+        job
+        for job in re.findall(r"(?m)^rule (\w+):\n((?:    .*\n)*)Shell command: (.*)$", dry)
+        if job[2] != "None"  # rule all
+    ]
+    envs = _rule_envs()
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCKER)
+    blocked = snakemake_env() | {"PYTHONPATH": str(blocker)}
+
+    def run(cmd: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-c", cmd], cwd=wd, env=env, capture_output=True, text=True)
+
+    # Temporary outputs of torch-family jobs (ISM chunks) are gone after the run: remake them.
+    for rule, block, cmd in jobs:
+        outputs = re.search(r"output: (.*)", block).group(1).split(", ")
+        if envs[rule] == "ENV_TORCH" and not all((wd / o).exists() for o in outputs):
+            assert run(cmd, snakemake_env()).returncode == 0, cmd
+    assert run(f"{sys.executable} -c 'import torch'", blocked).returncode != 0, (
+        "the blocker does not block"
+    )
+    base_jobs = [(r, c) for r, _, c in jobs if envs[r] == "ENV_BASE"]
+    assert len(base_jobs) >= 8
+    for rule, cmd in base_jobs:
+        proc = run(cmd, blocked)
+        logs = re.findall(r"> (logs/\S+\.log)", cmd)
+        detail = (wd / logs[0]).read_text()[-3000:] if logs else proc.stderr
+        assert proc.returncode == 0, f"{rule} needs more than envs/base.yaml:\n{detail}"
+    assert os.path.getsize(wd / "results/tiny/ism/cnn/scores.tsv.gz") > 0

@@ -77,6 +77,12 @@ def _add_train_cnn(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=4)
     p.add_argument("--rc-augment", action="store_true")
     p.add_argument("--devices", default="auto", help="'auto' or a number of devices")
+    p.add_argument(
+        "--gpus",
+        type=int,
+        default=0,
+        help="train on this many GPUs (data-parallel when > 1); 0: --devices on any accelerator",
+    )
     p.add_argument("--dataset", default="", help="data set name recorded in the checkpoint")
 
 
@@ -89,6 +95,8 @@ def train_cnn_cmd(args: argparse.Namespace) -> None:
 
     arch_kwargs = json_object(args.arch_kwargs, what="--arch-kwargs", key="models.cnn.arch_kwargs")
     devices = int(args.devices) if str(args.devices).isdigit() else args.devices
+    if args.gpus < 0:
+        raise InputError(f"--gpus must be >= 0, got {args.gpus}", key="resources.gpu")
     settings = CNNSettings(
         arch=args.arch,
         arch_kwargs=arch_kwargs,
@@ -99,13 +107,17 @@ def train_cnn_cmd(args: argparse.Namespace) -> None:
         patience=args.patience,
         rc_augment=args.rc_augment,
         seed=args.seed,
-        devices=devices,
+        devices=args.gpus or devices,
+        accelerator="gpu" if args.gpus else "auto",
     )
     data = load_training_data(args.tiles, args.activity, args.splits)
     try:
-        best, net, spec = train_cnn(data, settings, args.outdir, dataset=args.dataset)
+        trained = train_cnn(data, settings, args.outdir, dataset=args.dataset)
     except TypeError as exc:
         raise InputError(f"bad architecture settings: {exc}", key="models.cnn.arch_kwargs") from exc
+    if trained is None:  # a data-parallel worker other than rank 0: rank 0 writes the outputs
+        return
+    best, net, spec = trained
     test = data.subset("test")
     pred = predict_tiles(net, spec, test)
     _write_model_outputs(args.outdir, test, pred, "model.ckpt", lambda p: shutil.copyfile(best, p))

@@ -7,30 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import run_snakemake, workflow_copy
-
-# Every table the tiny DAG writes (gzip headers carry no timestamp; parquet carries no time).
-TABLES = [
-    "counts.parquet",
-    "tiles.tsv.gz",
-    "log_ratios.parquet",
-    "activity.tsv.gz",
-    "splits.tsv",
-    "qc/qc.json",
-    "models/kmer/predictions.tsv.gz",
-    "models/kmer/metrics.tsv",
-    "models/cnn/predictions.tsv.gz",
-    "models/cnn/metrics.tsv",
-    "evaluation/models.tsv",
-    "ism/cnn/scores.tsv.gz",
-]
+from tests.conftest import TINY_TABLES, run_snakemake, workflow_copy
 
 
 @pytest.mark.slow
 def test_same_seed_gives_identical_tables(tiny_run, tmp_path):
     again = workflow_copy(tmp_path / "wf")
     run_snakemake(again, "--configfile", "tests/configs/tiny.yaml")
-    for table in TABLES:
+    for table in TINY_TABLES:
         a = (tiny_run / "results" / "tiny" / table).read_bytes()
         b = (again / "results" / "tiny" / table).read_bytes()
         assert a == b, f"{table} differs between two runs with the same seed"

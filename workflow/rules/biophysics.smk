@@ -16,7 +16,7 @@ rule simulate_sortseq:
         mem_mb=2000,
         runtime=5,
     conda:
-        ENV
+        ENV_TORCH
     shell:
         "mpralens simulate-sortseq --outdir resources/{wildcards.bds} "
         "--settings-json '{params.settings}' > {log} 2>&1"
@@ -49,10 +49,10 @@ rule fit_biophysical:
         "benchmarks/biophysics/{bds}/{model}.tsv"
     threads: 2
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=scaled(2000, 500),
+        runtime=scaled(10, 20),
     conda:
-        ENV
+        ENV_TORCH
     shell:
         "OMP_NUM_THREADS={threads} mpralens fit-biophysical --data {input.data} "
         "--model-spec {input.spec} --name {wildcards.model} "

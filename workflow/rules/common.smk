@@ -9,7 +9,9 @@ check_config(config)
 
 DATASETS = sorted(config["datasets"])
 SIMULATED = [d for d in DATASETS if config["datasets"][d]["source"] == "simulate"]
-ENV = "../../envs/mpralens.yaml"
+# Conda environments, one per family of rules (paths relative to workflow/rules/).
+ENV_BASE = "../../envs/base.yaml"  # numerical stack: counts, k-mers, evaluation, downloads
+ENV_TORCH = "../../envs/torch.yaml"  # + PyTorch: CNN, ISM scoring, biophysical models
 
 
 BIO = config["biophysics"]
@@ -18,6 +20,24 @@ BIO_MODELS = sorted(BIO["models"])
 
 
 ISM = config["ism"]
+
+
+def scaled(fixed, per_mb=0.0, only=None):
+    """A resource (mem_mb, runtime in minutes) growing with the job's input and with retries.
+
+    ``fixed + per_mb * size``, with ``size`` the MB of all inputs (or of the named input
+    ``only``), times the attempt number, so that a retry (``--retries``; the SLURM profile sets 1)
+    asks for twice as much. The constants come from ``benchmark:`` files of the demo and tiny
+    runs (README, "Running on a cluster"): ``fixed`` covers the interpreter and imports,
+    ``per_mb`` the growth between the two data sizes, both with about 1.5x headroom.
+    """
+
+    def resource(wildcards, input, attempt):
+        paths = [input[only]] if only else list(input)
+        size = sum(Path(p).stat().st_size for p in paths if Path(p).is_file()) / 1e6
+        return int((fixed + per_mb * size) * attempt + 0.5)
+
+    return resource
 
 
 wildcard_constraints:

@@ -15,10 +15,10 @@ rule import_counts:
         "benchmarks/{ds}/import_counts.tsv"
     threads: 1
     resources:
-        mem_mb=6000,
-        runtime=20,
+        mem_mb=scaled(1000, 40),
+        runtime=scaled(5, 0.2),
     conda:
-        ENV
+        ENV_BASE
     shell:
         "mpralens import-counts --libraries {input.libraries} "
         "{params.flags} --out-counts {output.counts} --out-tiles {output.tiles} > {log} 2>&1"
@@ -55,10 +55,10 @@ rule normalize:
         "benchmarks/{ds}/normalize.tsv"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=10,
+        mem_mb=scaled(1000, 100),
+        runtime=scaled(5, 0.5),
     conda:
-        ENV
+        ENV_BASE
     shell:
         "mpralens normalize --counts {input.counts} --tiles {input.tiles} "
         "--libraries {input.libraries} {params.barcodes} --pseudocount {params.pseudocount} "
@@ -80,10 +80,10 @@ rule weights:
         "benchmarks/{ds}/weights.tsv"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=10,
+        mem_mb=scaled(1000, 100),
+        runtime=scaled(5, 0.5),
     conda:
-        ENV
+        ENV_BASE
     shell:
         "mpralens weights --log-ratios {input.log_ratios} --method {params.method} "
         "--neighbors {params.neighbors} --out {output.activity} > {log} 2>&1"
@@ -102,9 +102,9 @@ rule split:
         "benchmarks/{ds}/split.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=5,
+        mem_mb=scaled(500, 50),
+        runtime=scaled(5, 0.1),
     conda:
-        ENV
+        ENV_BASE
     shell:
         "mpralens split --tiles {input.tiles} {params.flags} --out {output.splits} > {log} 2>&1"

@@ -16,7 +16,7 @@ rule download:
         mem_mb=500,
         runtime=240,
     conda:
-        ENV
+        ENV_BASE
     shell:
         "mpralens fetch {params.flags} --out {output} > {log} 2>&1"
 
@@ -35,6 +35,6 @@ rule download_counts:
         mem_mb=500,
         runtime=60,
     conda:
-        ENV
+        ENV_BASE
     shell:
         "mpralens fetch {params.flags} --out {output} > {log} 2>&1"

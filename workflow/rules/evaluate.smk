@@ -39,10 +39,10 @@ rule evaluate_ism:
         "benchmarks/{ds}/evaluate_ism_{ism_model}.tsv"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=scaled(1000, 100),
+        runtime=scaled(5, 1),
     conda:
-        ENV
+        ENV_BASE
     shell:
         "mpralens evaluate-ism --scores {input.scores} {params.flags} "
         "--outdir results/{wildcards.ds}/evaluation/ism_{wildcards.ism_model} > {log} 2>&1"

@@ -19,10 +19,10 @@ rule train_kmer:
         "benchmarks/{ds}/train_kmer.tsv"
     threads: 1
     resources:
-        mem_mb=8000,
-        runtime=30,
+        mem_mb=scaled(1000, 100),
+        runtime=scaled(5, 2),
     conda:
-        ENV
+        ENV_BASE
     shell:
         "mpralens train-kmer --tiles {input.tiles} --activity {input.activity} "
         "--splits {input.splits} --k {params.k} --method {params.method} "
@@ -45,13 +45,15 @@ rule train_cnn:
         "benchmarks/{ds}/train_cnn.tsv"
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=120,
+        mem_mb=scaled(2000, 100),
+        runtime=scaled(10, 0.25 * config["models"]["cnn"]["max_epochs"]),
+        gpu=0,  # profiles/gpu sets 1 (or N for data-parallel training on N GPUs)
     conda:
-        ENV
+        ENV_TORCH
     shell:
         "OMP_NUM_THREADS={threads} mpralens train-cnn --tiles {input.tiles} "
         "--activity {input.activity} --splits {input.splits} {params.flags} "
+        "--gpus {resources.gpu} "
         "--dataset {wildcards.ds} --outdir results/{wildcards.ds}/models/cnn > {log} 2>&1"
 
 
@@ -80,10 +82,10 @@ rule compare_models:
         "benchmarks/{ds}/compare_models.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=scaled(1000, 100),
+        runtime=scaled(5, 0.5),
     conda:
-        ENV
+        ENV_BASE
     shell:
         "mpralens compare-models --predictions kmer={input.kmer} cnn={input.cnn} "
         "{params.truth} --out-tsv {output.table} --out-figure {output.figure} "

@@ -22,10 +22,10 @@ rule simulate_tiled:
         "benchmarks/{ds}/simulate_tiled.tsv"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=1000,
         runtime=10,
     conda:
-        ENV
+        ENV_BASE
     shell:
         "mpralens simulate-tiled --outdir resources/{wildcards.ds} "
         "--settings-json '{params.settings}' > {log} 2>&1"

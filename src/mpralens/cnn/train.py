@@ -48,17 +48,17 @@ class CNNSettings:
     rc_augment: bool = False
     seed: int = 0
     devices: int | str = "auto"
+    accelerator: str = "auto"
 
 
 def _fingerprint(settings: CNNSettings, data: TrainingData) -> str:
     """Hash of the settings and data a checkpoint depends on.
 
-    The epoch limit, patience and devices are left out, so that a rerun with a higher
+    The epoch limit, patience, devices and accelerator are left out, so that a rerun with a higher
     ``max_epochs`` continues from ``last.ckpt``.
     """
-    what = {
-        k: v for k, v in asdict(settings).items() if k not in ("max_epochs", "patience", "devices")
-    }
+    left_out = ("max_epochs", "patience", "devices", "accelerator")
+    what = {k: v for k, v in asdict(settings).items() if k not in left_out}
     h = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode())
     h.update(data.tiles["tile_id"].str.cat().encode())
     h.update(data.tiles["split"].str.cat().encode())
@@ -74,8 +74,11 @@ def train_cnn(
     *,
     dataset: str = "",
     fast_dev_run: bool = False,
-) -> tuple[Path, torch.nn.Module, dict[str, Any]]:
+) -> tuple[Path, torch.nn.Module, dict[str, Any]] | None:
     """Train, keep the best checkpoint, and return it reloaded.
+
+    With several devices (data-parallel), every worker process runs this; only rank 0 returns
+    the model, the others return None.
 
     Returns
     -------
@@ -121,7 +124,7 @@ def train_cnn(
         ],
         logger=CSVLogger(save_dir=str(outdir), name="", version=""),
         deterministic=True,
-        accelerator="auto",
+        accelerator=settings.accelerator,
         devices=settings.devices,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -132,6 +135,8 @@ def train_cnn(
     if resume:
         log.info("resuming from %s", resume)
     trainer.fit(model, datamodule=dm, ckpt_path=resume)
+    if not trainer.is_global_zero:
+        return None
     if fast_dev_run:
         return Path(), model.network.cpu().eval(), spec
     best = Path(best_cb.best_model_path or ckdir / "best.ckpt")
