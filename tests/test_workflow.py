@@ -1,6 +1,7 @@
 """The workflow end to end: lint, the whole DAG on a tiny config, the real pilot in both layouts."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -139,3 +140,38 @@ def test_sharded_ism_through_the_workflow(tiny_run, tmp_path):
     )
     assert proc.stdout.count("rule ism_chunk:") + proc.stderr.count("rule ism_chunk:") == 3
     assert (wd / target).read_bytes() == (tiny_run / target).read_bytes()
+
+
+def _dry_run_jobs(workdir, *args):
+    """rule -> (resources line, shell command) of a forced dry run of the tiny DAG."""
+    dry = run_snakemake(
+        workdir, "-n", "-p", "--forceall", "--configfile", "tests/configs/tiny.yaml", *args
+    ).stdout
+    pattern = r"(?m)^rule (\w+):\n(?:    .*\n)*?    resources: (.*)\nShell command: (.*)$"
+    jobs = re.findall(pattern, dry)
+    return {rule: (res, cmd) for rule, res, cmd in jobs}
+
+
+def _resource(line, name):
+    return int(re.search(rf"\b{name}=(\d+)", line).group(1))
+
+
+def test_resources_scale_with_input_size(tiny_run):
+    jobs = _dry_run_jobs(tiny_run)
+    # train_kmer: mem_mb = 1000 + 100 per MB of input, runtime = 5 + 2 per MB (common.smk).
+    inputs = ["tiles.tsv.gz", "activity.tsv.gz", "splits.tsv"]
+    mb = sum((tiny_run / "results/tiny" / f).stat().st_size for f in inputs) / 1e6
+    res = jobs["train_kmer"][0]
+    assert _resource(res, "mem_mb") == int(1000 + 100 * mb + 0.5)
+    assert _resource(res, "runtime") == int(5 + 2 * mb + 0.5)
+    # ISM: per MB of tiles only, fast method (8 min per MB), one chunk.
+    tiles_mb = (tiny_run / "results/tiny/tiles.tsv.gz").stat().st_size / 1e6
+    assert _resource(jobs["ism_chunk"][0], "runtime") == int(10 + 8 * tiles_mb + 0.5)
+    assert "--gpus 0 " in jobs["train_cnn"][1]
+
+
+def test_gpu_profile_gives_train_cnn_a_gpu(tiny_run):
+    jobs = _dry_run_jobs(tiny_run, "--workflow-profile", "profiles/gpu")
+    res, cmd = jobs["train_cnn"]
+    assert _resource(res, "gpu") == 1 and "--gpus 1 " in cmd
+    assert "gpu=" not in jobs["train_kmer"][0]
