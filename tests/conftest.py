@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -84,6 +86,35 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
+
+
+@dataclass
+class DryJob:
+    """One job of a Snakemake dry run: its rule, the indented fields and the shell command."""
+
+    rule: str
+    fields: dict[str, str]
+    shell: str | None
+
+    def paths(self, field: str) -> list[str]:
+        """The comma-separated files of ``input`` or ``output`` ("" when absent)."""
+        value = self.fields.get(field)
+        return value.split(", ") if value else []
+
+
+def dry_run_jobs(workdir: Path, *args: str) -> list[DryJob]:
+    """Every job of a forced dry run (``-n -p --forceall``) of the tiny DAG in ``workdir``."""
+    dry = run_snakemake(
+        workdir, "-n", "-p", "--forceall", "--configfile", "tests/configs/tiny.yaml", *args
+    ).stdout
+    jobs = []
+    for rule, block, shell in re.findall(
+        r"(?m)^rule (\w+):\n((?:    .*\n)*)(?:Shell command: (.*)$)?", dry
+    ):
+        fields = dict(re.findall(r"(?m)^    (\w+): (.*)$", block))
+        jobs.append(DryJob(rule, fields, None if shell in ("", "None") else shell))
+    assert jobs, f"no jobs in the dry run:\n{dry[-3000:]}"
+    return jobs
 
 
 def workflow_copy(dest: Path) -> Path:

@@ -3,6 +3,7 @@ against its environment."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -10,7 +11,7 @@ import tomllib
 import pytest
 import yaml
 
-from tests.conftest import REPO, snakemake_env, workflow_copy
+from tests.conftest import REPO, dry_run_jobs, snakemake_env, workflow_copy
 
 # The workflow engine runs outside the rule environments.
 ENGINE = {"snakemake", "snakemake-executor-plugin-slurm"}
@@ -95,21 +96,8 @@ def test_base_family_rules_run_without_torch(tiny_run, tmp_path):
     """Every base-family job of the tiny DAG runs with PyTorch, Lightning and logomaker absent."""
     wd = workflow_copy(tmp_path / "wf")
     for sub in ("resources", "results", "logs"):
-        subprocess.run(["cp", "-a", str(tiny_run / sub), str(wd)], check=True)
-    dry = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "-p", "--forceall"]
-        + ["--configfile", "tests/configs/tiny.yaml"],
-        cwd=wd,
-        env=snakemake_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    jobs = [
-        job
-        for job in re.findall(r"(?m)^rule (\w+):\n((?:    .*\n)*)Shell command: (.*)$", dry)
-        if job[2] != "None"  # rule all
-    ]
+        shutil.copytree(tiny_run / sub, wd / sub, symlinks=True, dirs_exist_ok=True)
+    jobs = [job for job in dry_run_jobs(wd) if job.shell]  # rule all has no command
     envs = _rule_envs()
     blocker = tmp_path / "blocker"
     blocker.mkdir()
@@ -120,14 +108,14 @@ def test_base_family_rules_run_without_torch(tiny_run, tmp_path):
         return subprocess.run(["bash", "-c", cmd], cwd=wd, env=env, capture_output=True, text=True)
 
     # Temporary outputs of torch-family jobs (ISM chunks) are gone after the run: remake them.
-    for rule, block, cmd in jobs:
-        outputs = re.search(r"output: (.*)", block).group(1).split(", ")
-        if envs[rule] == "ENV_TORCH" and not all((wd / o).exists() for o in outputs):
-            assert run(cmd, snakemake_env()).returncode == 0, cmd
+    for job in jobs:
+        missing = [o for o in job.paths("output") if not (wd / o).exists()]
+        if envs[job.rule] == "ENV_TORCH" and missing:
+            assert run(job.shell, snakemake_env()).returncode == 0, job.shell
     assert run(f"{sys.executable} -c 'import torch'", blocked).returncode != 0, (
         "the blocker does not block"
     )
-    base_jobs = [(r, c) for r, _, c in jobs if envs[r] == "ENV_BASE"]
+    base_jobs = [(job.rule, job.shell) for job in jobs if envs[job.rule] == "ENV_BASE"]
     assert len(base_jobs) >= 8
     for rule, cmd in base_jobs:
         proc = run(cmd, blocked)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TINY_TABLES, snakemake_env, workflow_copy
+from tests.conftest import REPO, TINY_TABLES, dry_run_jobs, snakemake_env, workflow_copy
 
 SCRIPT = REPO / "scripts" / "slurm_cluster.sh"
 # Fast status checks for a test (the profile's 20 s suit a real cluster); MinJobAge=300 in the
@@ -82,27 +82,6 @@ def _submitted(output: str) -> dict[str, str]:
     return dict(re.findall(pattern, output))
 
 
-def _rules_of_dag(workdir: Path) -> set[str]:
-    """Rules with jobs in the tiny DAG, from the "Job stats" table of a dry run."""
-    dry = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--forceall"]
-        + ["--configfile", "tests/configs/tiny.yaml"],
-        cwd=workdir,
-        env=snakemake_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    table = dry[dry.index("Job stats:") :].splitlines()[3:]
-    rules = set()
-    for line in table:
-        name = line.split()[0]
-        if name == "total":
-            return rules
-        rules.add(name)
-    raise AssertionError(f"no Job stats table in the dry run:\n{dry[-3000:]}")
-
-
 @pytest.mark.slow
 def test_tiny_dag_runs_through_slurm_and_matches_local(slurm, tiny_run, tmp_path):
     wd = workflow_copy(tmp_path / "wf")
@@ -113,7 +92,8 @@ def test_tiny_dag_runs_through_slurm_and_matches_local(slurm, tiny_run, tmp_path
     # Every job of the DAG except the local `all` was a SLURM batch job that slurmctld
     # accepted and saw complete with exit status 0.
     jobs = _submitted(out)
-    assert set(jobs.values()) == _rules_of_dag(wd) - {"all"}, sorted(jobs.values())
+    dag = {job.rule for job in dry_run_jobs(wd)} - {"all"}
+    assert set(jobs.values()) == dag, sorted(jobs.values())
     ctld = (slurm / "log" / "slurmctld.log").read_text()
     for jobid in jobs:
         assert f"_slurm_rpc_submit_batch_job: JobId={jobid} " in ctld, jobid

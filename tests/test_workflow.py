@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from tests.conftest import run_snakemake, workflow_copy
+from tests.conftest import dry_run_jobs, run_snakemake, workflow_copy
 
 
 def test_lint_is_clean(tmp_path):
@@ -144,12 +144,7 @@ def test_sharded_ism_through_the_workflow(tiny_run, tmp_path):
 
 def _dry_run_jobs(workdir, *args):
     """rule -> (resources line, shell command) of a forced dry run of the tiny DAG."""
-    dry = run_snakemake(
-        workdir, "-n", "-p", "--forceall", "--configfile", "tests/configs/tiny.yaml", *args
-    ).stdout
-    pattern = r"(?m)^rule (\w+):\n(?:    .*\n)*?    resources: (.*)\nShell command: (.*)$"
-    jobs = re.findall(pattern, dry)
-    return {rule: (res, cmd) for rule, res, cmd in jobs}
+    return {job.rule: (job.fields["resources"], job.shell) for job in dry_run_jobs(workdir, *args)}
 
 
 def _resource(line, name):
