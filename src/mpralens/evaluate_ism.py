@@ -198,6 +198,11 @@ def plot_figures(summary: dict, tables: dict[str, pd.DataFrame], paths: dict[str
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    def save(fig, path):
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+
     def missing(path, what):
         fig, ax = plt.subplots(figsize=(5, 1.5))
         ax.axis("off")
@@ -216,9 +221,7 @@ def plot_figures(summary: dict, tables: dict[str, pd.DataFrame], paths: dict[str
             ax.set_title(f"{task}\nSpearman {rho:.2f}", fontsize=9)
             ax.set_xlabel("reference per-base score")
         axes[0][0].set_ylabel("ISM score")
-        fig.tight_layout()
-        fig.savefig(paths["fig7"], dpi=110)
-        plt.close(fig)
+        save(fig, paths["fig7"])
     else:
         missing(paths["fig7"], "Sharpr (or simulated true) per-base scores")
 
@@ -241,9 +244,7 @@ def plot_figures(summary: dict, tables: dict[str, pd.DataFrame], paths: dict[str
             ax.set_xlabel("mean ISM score of the quantile bin")
             ax.set_ylabel(f"fraction of bases: {ann.replace('_', ' ')}")
             ax.legend(fontsize=7, markerscale=4)
-        fig.tight_layout()
-        fig.savefig(paths["fig8"], dpi=110)
-        plt.close(fig)
+        save(fig, paths["fig8"])
     else:
         missing(paths["fig8"], "conservation track or TF-site BEDs")
 
@@ -261,9 +262,7 @@ def plot_figures(summary: dict, tables: dict[str, pd.DataFrame], paths: dict[str
         ax.plot(lim, lim, color="0.6", lw=0.8)
         ax.set_xlabel(f"mean ISM score at {a} sites ({a} tasks)")
         ax.set_ylabel(f"mean ISM score at {b} sites ({b} tasks)")
-        fig.tight_layout()
-        fig.savefig(paths["fig9_tf"], dpi=110)
-        plt.close(fig)
+        save(fig, paths["fig9_tf"])
     else:
         missing(paths["fig9_tf"], "TF-site BEDs for two cell types")
 
@@ -280,8 +279,6 @@ def plot_figures(summary: dict, tables: dict[str, pd.DataFrame], paths: dict[str
         ax.set_xlabel("distance upstream of the nearest TSS (bp)")
         ax.set_ylabel("density of bases")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(paths["fig9_tss"], dpi=110)
-        plt.close(fig)
+        save(fig, paths["fig9_tss"])
     else:
         missing(paths["fig9_tss"], "TSS BED")
