@@ -7,6 +7,7 @@ import pytest
 
 from mpralens import evaluation as ev
 from mpralens.evaluate_ism import evaluate
+from tests.conftest import run_cli
 
 
 def test_quantile_curve_and_binned_spearman_by_hand():
@@ -104,3 +105,22 @@ def test_reference_spearman_against_sharpr_scores(tmp_path):
         n_bins=5,
     )
     assert summary["tasks"]["HepG2_minP"]["reference"] == {"bases": 20, "spearman": 1.0}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["evaluate-ism", "--scores", "s.tsv", "--outdir", "o", "--tf-sites", "HepG2"], "CELL=BED"),
+        (["evaluate-ism", "--scores", "s.tsv", "--outdir", "o", "--tf-sites", "K562="], "CELL=BED"),
+        (
+            ["compare-models", "--predictions", "cnn"]
+            + ["--out-tsv", "t", "--out-figure", "f", "--out-scatter", "s"],
+            "NAME=PATH",
+        ),
+    ],
+)
+def test_name_value_options_without_a_value_are_one_error(argv, message, tmp_path):
+    proc = run_cli(*argv, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert f"takes {message}, got" in proc.stderr
+    assert not any(tmp_path.iterdir())

@@ -88,6 +88,17 @@ def json_object(text: str, *, what: str, key: str | None = None) -> dict[str, An
     return value
 
 
+def named_values(items: Sequence[str], *, option: str, form: str) -> dict[str, str]:
+    """Parse ``NAME=VALUE`` arguments of ``option``; one without ``=`` or a value is an error."""
+    values = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if not value:
+            raise InputError(f"{option} takes {form}, got {item!r}")
+        values[name] = value
+    return values
+
+
 def build_settings(cls: type[T], values: dict[str, Any], *, what: str, key: str | None = None) -> T:
     """Instantiate the settings dataclass ``cls``; unknown or invalid values are one InputError."""
     known = [f.name for f in dataclasses.fields(cls)]

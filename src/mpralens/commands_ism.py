@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from mpralens.atomic import atomic_outputs
-from mpralens.cli import arguments, command
+from mpralens.cli import arguments, command, named_values
 from mpralens.tables import write_tsv
 
 log = logging.getLogger(__name__)
@@ -191,15 +191,9 @@ EVAL_OUTPUTS = {
 @arguments(_add_evaluate)
 def evaluate_ism_cmd(args: argparse.Namespace) -> None:
     """Evaluate one ISM map against the data set's annotations."""
-    from mpralens.errors import InputError
     from mpralens.evaluate_ism import evaluate, plot_figures
 
-    tf_sites = {}
-    for item in args.tf_sites:
-        cell, sep, path = item.partition("=")
-        if not sep:
-            raise InputError(f"--tf-sites takes CELL=BED, got {item!r}")
-        tf_sites[cell] = path
+    tf_sites = named_values(args.tf_sites, option="--tf-sites", form="CELL=BED")
     table = pd.read_csv(args.scores, sep="\t")
     summary, tables = evaluate(
         table,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mpralens.atomic import atomic_outputs
-from mpralens.cli import arguments, command, json_object
+from mpralens.cli import arguments, command, json_object, named_values
 from mpralens.errors import InputError
 from mpralens.tables import write_tsv
 
@@ -158,12 +158,8 @@ def compare_cmd(args: argparse.Namespace) -> None:
     """Compare models."""
     from mpralens.compare import compare, plot_comparison, plot_scatter
 
-    preds = {}
-    for item in args.predictions:
-        name, _, path = item.partition("=")
-        if not path:
-            raise InputError(f"--predictions expects NAME=PATH, got {item!r}")
-        preds[name] = pd.read_csv(path, sep="\t")
+    paths = named_values(args.predictions, option="--predictions", form="NAME=PATH")
+    preds = {name: pd.read_csv(path, sep="\t") for name, path in paths.items()}
     truth = pd.read_parquet(args.truth) if args.truth else None
     metrics = compare(preds, truth)
     with atomic_outputs(args.out_tsv, args.out_figure, args.out_scatter) as (tsv, fig, scatter):
