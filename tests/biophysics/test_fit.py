@@ -56,8 +56,8 @@ def test_simulated_matrices_are_recovered(simulated_fit):
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="known: dG_I lies in a flat likelihood valley under a free measurement network; fits "
-    "give about -1.2 kcal/mol for a true -2.46 (see the note on issue 4)",
+    reason="known: dG_I lies in a nearly flat likelihood valley under a free measurement network "
+    "and the fit stalls there; fits give about -1.2 kcal/mol for a true -2.46 (see issue 4)",
 )
 def test_simulated_interaction_energy_is_recovered(simulated_fit):
     truth, best = simulated_fit
