@@ -102,11 +102,11 @@ class DryJob:
         return value.split(", ") if value else []
 
 
-def dry_run_jobs(workdir: Path, *args: str) -> list[DryJob]:
-    """Every job of a forced dry run (``-n -p --forceall``) of the tiny DAG in ``workdir``."""
-    dry = run_snakemake(
-        workdir, "-n", "-p", "--forceall", "--configfile", "tests/configs/tiny.yaml", *args
-    ).stdout
+def dry_run_jobs(
+    workdir: Path, *args: str, config: str = "tests/configs/tiny.yaml"
+) -> list[DryJob]:
+    """Every job of a forced dry run (``-n -p --forceall``) of ``config`` (the tiny DAG)."""
+    dry = run_snakemake(workdir, "-n", "-p", "--forceall", "--configfile", config, *args).stdout
     jobs = []
     for rule, block, shell in re.findall(
         r"(?m)^rule (\w+):\n((?:    .*\n)*)(?:Shell command: (.*)$)?", dry

@@ -165,6 +165,22 @@ def test_resources_scale_with_input_size(tiny_run):
     assert "--gpus 0 " in jobs["train_cnn"][1]
 
 
+def test_biophysical_fit_time_counts_the_profile_fits(tmp_path):
+    wd = workflow_copy(tmp_path / "wf")
+    jobs = {
+        job.fields["wildcards"]: job
+        for job in dry_run_jobs(wd, config="config/config.yaml")
+        if job.rule == "fit_biophysical"
+    }
+    lac_mb = (wd / "resources/lac_sortseq/sortseq_data.csv.gz").stat().st_size / 1e6
+    per_fit = int(1 + lac_mb + 0.5)  # scaled(1, 1) minutes per fit
+    # 2 restarts x (7 grid points + 1 fit at the profile minimum) for the model with dG_I.
+    thermo = jobs["bds=lac, model=lac_thermo"]
+    assert _resource(thermo.fields["resources"], "runtime") == 2 * 8 * per_fit
+    kinetic = jobs["bds=lac, model=lac_kinetic"]
+    assert _resource(kinetic.fields["resources"], "runtime") == 2 * 1 * per_fit
+
+
 def test_gpu_profile_gives_train_cnn_a_gpu(tiny_run):
     jobs = _dry_run_jobs(tiny_run, "--workflow-profile", "profiles/gpu")
     res, cmd = jobs["train_cnn"]

@@ -50,7 +50,7 @@ rule fit_biophysical:
     threads: 2
     resources:
         mem_mb=scaled(2000, 500),
-        runtime=scaled(10, 20),
+        runtime=biophysics_fit_runtime,
     conda:
         ENV_TORCH
     shell:

@@ -2,6 +2,8 @@
 import json
 from pathlib import Path
 
+import yaml
+
 from mpralens.config import check_config, dataset_geometry, dataset_paths, download_entry
 from mpralens.libraries import read_library_sheet
 
@@ -184,6 +186,22 @@ def get_sortseq_data(wildcards):
 def get_model_spec(wildcards):
     """A biophysical model's YAML spec."""
     return BIO["models"][wildcards.model]
+
+
+def biophysics_fits_per_restart(wildcards):
+    """Fits one restart of a biophysical model makes: 1, or for a thermodynamic model with
+    interactions ``len(interaction_grid) ** n_interactions + 1`` (the profile and its minimum)."""
+    spec = yaml.safe_load(Path(get_model_spec(wildcards)).read_text()) or {}
+    grid = BIO["fit"].get("interaction_grid", [-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0])
+    n = len(spec.get("interactions") or {}) if spec.get("type") == "thermodynamic" else 0
+    return len(grid) ** n + 1 if n and grid else 1
+
+
+def biophysics_fit_runtime(wildcards, input, attempt):
+    """Minutes for a fit job: ``scaled`` per fit (one fit of the 0.66 MB lac data takes about
+    25 s on 2 cores) times the fits it makes."""
+    fits = BIO["fit"].get("restarts", 3) * biophysics_fits_per_restart(wildcards)
+    return int(scaled(1, 1)(wildcards, input, attempt) * fits + 0.5)
 
 
 def sortseq_sim_settings(wildcards):

@@ -4,6 +4,12 @@ Each restart draws new initial parameters (seed + restart), trains with Adam und
 with early stopping on the validation likelihood, and keeps its best-validation weights; the
 restart with the best validation likelihood is reported, and the spread of every scalar energy
 over restarts is kept. Energies are in kT inside and reported in kcal/mol (1 kT = 0.616).
+
+Interaction energies of thermodynamic models are not fitted by gradient descent (they stall in a
+flat valley) but profiled: each restart fits the model with the interactions held at every point
+of ``interaction_grid``, takes the minimum of the validation profile
+(:mod:`mpralens.biophysics.profile`) and fits once more with the interactions held there; that
+last fit is the restart's model. An empty grid fits them freely like every other parameter.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from mpralens.biophysics.data import SortSeqData
 from mpralens.biophysics.information import entropy_bits, predictive_information
 from mpralens.biophysics.kinetic import KineticModel
 from mpralens.biophysics.measurement import SortSeqMeasurement
+from mpralens.biophysics.profile import grid_points, profile_minimum
 from mpralens.biophysics.spec import ModelSpec
 from mpralens.biophysics.thermodynamic import ThermodynamicModel
 
@@ -51,6 +58,9 @@ class FitSettings:
     l2: float = 0.0
     polish_steps: int = 5
     seed: int = 0
+    interaction_grid: list[float] = field(
+        default_factory=lambda: [-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0]
+    )
 
 
 @dataclass
@@ -64,6 +74,8 @@ class Restart:
     model: nn.Module
     measurement: SortSeqMeasurement
     curve: list[dict[str, float]] = field(default_factory=list)
+    profile: list[dict[str, float]] = field(default_factory=list)
+    at_grid_edge: tuple[bool, ...] = ()
 
 
 def build_energy_model(spec: ModelSpec) -> nn.Module:
@@ -145,45 +157,89 @@ def fit_sortseq(
     spec: ModelSpec, data: SortSeqData, settings: FitSettings, *, logdir: str | Path | None = None
 ) -> list[Restart]:
     """Fit ``settings.restarts`` times; return the restarts sorted best first."""
-    train, valid = data.subset("training"), data.subset("validation")
+    profiled = spec.kind == "thermodynamic" and bool(
+        spec.interactions and settings.interaction_grid
+    )
     restarts = []
     for r in range(settings.restarts):
         seed = settings.seed + r
-        L.seed_everything(seed, workers=True, verbose=False)
-        model, meas = build_energy_model(spec), SortSeqMeasurement(data.n_bins, settings.hidden)
-        module = SortSeqFit(model, meas, settings.lr, settings.l2)
-        keep = _KeepBest()
-        trainer = L.Trainer(
-            max_epochs=settings.max_epochs,
-            callbacks=[EarlyStopping("val_nll", patience=settings.patience), keep],
-            logger=CSVLogger(str(logdir), name="", version=f"restart_{r}") if logdir else False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            deterministic=True,
-            accelerator="cpu",
-            num_sanity_val_steps=0,
+        if not profiled:
+            restarts.append(_fit_once(spec, data, settings, seed, logdir, f"restart_{r}"))
+            continue
+        names, profile, t0 = list(spec.interactions), [], time.perf_counter()
+        for k, point in enumerate(grid_points(settings.interaction_grid, len(names))):
+            fit = _fit_once(spec, data, settings, seed, logdir, f"restart_{r}_grid_{k}", point)
+            profile.append({**dict(zip(names, point, strict=True)), "val_nll": fit.val_nll})
+        best, edge = profile_minimum(
+            [tuple(p[n] for n in names) for p in profile], [p["val_nll"] for p in profile]
         )
-        t0 = time.perf_counter()
-        trainer.fit(
-            module,
-            train_dataloaders=_loader(train, settings.batch_size, True, seed),
-            val_dataloaders=_loader(valid, 65536, False, seed),
-        )
-        module.load_state_dict(keep.state)
-        val = _polish(module, train, valid, settings.polish_steps, keep.best)
-        restarts.append(
-            Restart(
-                seed, val, trainer.current_epoch, time.perf_counter() - t0, model, meas, keep.curve
-            )
-        )
-        log.info(
-            "restart %d: val NLL %.4f nats/read after %d epochs",
-            r,
-            keep.best,
-            trainer.current_epoch,
-        )
+        for n, v, e in zip(names, best, edge, strict=True):
+            log.info("restart %d: profile minimum of dG_%s at %.3f kT", r, n, v)
+            if e:
+                log.warning(
+                    "restart %d: the profile of dG_%s is lowest at the edge of interaction_grid "
+                    "(%.1f kT); widen the grid",
+                    r,
+                    n,
+                    v,
+                )
+        fit = _fit_once(spec, data, settings, seed, logdir, f"restart_{r}", best)
+        fit.profile, fit.at_grid_edge = profile, edge
+        fit.seconds = time.perf_counter() - t0
+        restarts.append(fit)
     return sorted(restarts, key=lambda r: r.val_nll)
+
+
+def _fit_once(
+    spec: ModelSpec,
+    data: SortSeqData,
+    settings: FitSettings,
+    seed: int,
+    logdir: str | Path | None,
+    version: str,
+    interactions: tuple[float, ...] | None = None,
+) -> Restart:
+    """Fit once from the initial parameters of ``seed``, holding ``interactions`` (kT) if given."""
+    train, valid = data.subset("training"), data.subset("validation")
+    L.seed_everything(seed, workers=True, verbose=False)
+    model, meas = build_energy_model(spec), SortSeqMeasurement(data.n_bins, settings.hidden)
+    if interactions is not None:
+        with torch.no_grad():
+            model.dG_int.copy_(torch.tensor(interactions, dtype=model.dG_int.dtype))
+        model.dG_int.requires_grad_(False)
+    module = SortSeqFit(model, meas, settings.lr, settings.l2)
+    keep = _KeepBest()
+    trainer = L.Trainer(
+        max_epochs=settings.max_epochs,
+        callbacks=[EarlyStopping("val_nll", patience=settings.patience), keep],
+        logger=CSVLogger(str(logdir), name="", version=version) if logdir else False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        deterministic=True,
+        accelerator="cpu",
+        num_sanity_val_steps=0,
+    )
+    t0 = time.perf_counter()
+    trainer.fit(
+        module,
+        train_dataloaders=_loader(train, settings.batch_size, True, seed),
+        val_dataloaders=_loader(valid, 65536, False, seed),
+    )
+    module.load_state_dict(keep.state)
+    val = _polish(module, train, valid, settings.polish_steps, keep.best)
+    if interactions is not None:
+        model.dG_int.requires_grad_(True)
+    log.info(
+        "%s: val NLL %.5f nats/read after %d epochs%s",
+        version,
+        val,
+        trainer.current_epoch,
+        "" if interactions is None else f" (interactions held at {list(interactions)} kT)",
+    )
+    return Restart(
+        seed, val, trainer.current_epoch, time.perf_counter() - t0, model, meas, keep.curve
+    )
 
 
 def _polish(
@@ -192,8 +248,8 @@ def _polish(
     """Full-batch L-BFGS after Adam; kept only if the validation NLL improves.
 
     Adam crawls along the flat valleys of these likelihoods (chemical potentials and interaction
-    energies trade off); a few quasi-Newton steps move further along them in seconds. It improved
-    the validation NLL on simulated data; it does not recover dG_I (see the README's known limits).
+    energies trade off); a few quasi-Newton steps move further along them in seconds. It improves
+    the validation NLL; it does not find dG_I (the profile over ``interaction_grid`` does).
     """
     if steps <= 0:
         return best
@@ -201,7 +257,11 @@ def _polish(
     xv, cv = torch.from_numpy(valid.x), torch.from_numpy(valid.counts)
     before = copy.deepcopy(module.state_dict())
     opt = torch.optim.LBFGS(
-        module.parameters(), lr=1.0, max_iter=50, history_size=50, line_search_fn="strong_wolfe"
+        [p for p in module.parameters() if p.requires_grad],
+        lr=1.0,
+        max_iter=50,
+        history_size=50,
+        line_search_fn="strong_wolfe",
     )
 
     def closure():

@@ -4,8 +4,10 @@ Layout of ``results/biophysics/<dataset>/<model>/``: ``params.json`` (every scal
 the best restart's value with mean and standard deviation over restarts; kinetic log-rates in
 natural-log units), ``<site>_matrix.tsv`` (``pos, A, C, G, T`` in kcal/mol, zero mean at every
 position), ``logos.png`` (logomaker; y axis inverted so favourable, negative energies point up as
-in Kinney et al.), ``training_curve.png`` and ``.tsv`` (validation NLL per epoch and restart) and
-``info.json`` (test NLL, variational and predictive information, bits per read).
+in Kinney et al.), ``training_curve.png`` and ``.tsv`` (validation NLL per epoch and restart; for
+profiled interaction energies a second panel with each restart's validation profile, also in
+``profile.tsv``) and ``info.json`` (test NLL, variational and predictive information, bits per
+read).
 """
 
 from __future__ import annotations
@@ -33,13 +35,36 @@ def params_summary(restarts: list[Restart]) -> dict:
             "mean": float(v.mean()),
             "sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
         }
-    return {
+    summary = {
         "units": "kcal/mol (1 kT = 0.616 kcal/mol); log_k_* are natural-log rates",
         "best_restart_seed": best.seed,
         "restart_val_nll_nats_per_read": [r.val_nll for r in restarts],
         "restart_seconds": [r.seconds for r in restarts],
         "parameters": out,
     }
+    if best.profile:
+        names = [k for k in best.profile[0] if k != "val_nll"]
+        summary["interaction_profile"] = {
+            "method": "interaction energies held at each grid point, the rest fitted; estimate = "
+            "vertex of a quadratic fitted to the validation profile near its minimum",
+            "grid_kcal_per_mol": sorted({p[n] * KCAL_PER_KT for p in best.profile for n in names}),
+            "at_grid_edge": {
+                f"dG_{n}": any(r.at_grid_edge[j] for r in restarts) for j, n in enumerate(names)
+            },
+        }
+    return summary
+
+
+def profile_table(restarts: list[Restart]) -> pd.DataFrame:
+    """Tabulate every restart's profile: ``seed``, ``dG_<name>`` (kcal/mol), ``val_nll``."""
+    rows = [
+        {"seed": r.seed}
+        | {f"dG_{k}": v * KCAL_PER_KT for k, v in p.items() if k != "val_nll"}
+        | {"val_nll": p["val_nll"]}
+        for r in restarts
+        for p in r.profile
+    ]
+    return pd.DataFrame(rows)
 
 
 def matrices(restart: Restart) -> dict[str, pd.DataFrame]:
@@ -93,7 +118,11 @@ def write_fit(restarts: list[Restart], info: dict, outdir: str | Path) -> None:
         ignore_index=True,
     )
     curve.to_csv(out / "training_curve.tsv", sep="\t", index=False, float_format="%.6g")
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    profile = profile_table(restarts)
+    if len(profile):
+        profile.to_csv(out / "profile.tsv", sep="\t", index=False, float_format="%.7g")
+    fig, axes = plt.subplots(1, 2 if len(profile) else 1, figsize=(10 if len(profile) else 5, 3.2))
+    ax = np.atleast_1d(axes)[0]
     for i, g in curve.groupby("restart"):
         ax.plot(
             g["epoch"],
@@ -104,6 +133,23 @@ def write_fit(restarts: list[Restart], info: dict, outdir: str | Path) -> None:
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation NLL (nats/read)")
     ax.legend(fontsize=7)
+    if len(profile):
+        _plot_profile(np.atleast_1d(axes)[1], profile, restarts)
     fig.tight_layout()
     fig.savefig(out / "training_curve.png", dpi=110)
     plt.close(fig)
+
+
+def _plot_profile(ax, profile: pd.DataFrame, restarts: list[Restart]) -> None:
+    """Plot validation NLL against the first interaction energy per restart, estimates dashed."""
+    name = next(c for c in profile.columns if c.startswith("dG_"))
+    for i, r in enumerate(restarts):
+        g = profile[profile["seed"] == r.seed].groupby(name)["val_nll"].min()
+        est = r.model.scalar_energies()[name] * KCAL_PER_KT
+        (line,) = ax.plot(g.index, g.to_numpy(), "o-", lw=2 if i == 0 else 0.8, ms=3)
+        ax.axvline(est, color=line.get_color(), ls="--", lw=0.8)
+        ax.plot([], [], color=line.get_color(), label=f"seed {r.seed}: {est:.2f} kcal/mol")
+    ax.set_xlabel(f"{name} held at (kcal/mol)")
+    ax.set_ylabel("validation NLL (nats/read)")
+    ax.set_title("interaction energy profile (dashed: estimate)", fontsize=9)
+    ax.legend(fontsize=7)

@@ -1,0 +1,67 @@
+"""Profile likelihood over interaction energies.
+
+Under a free measurement network the likelihood is nearly flat along an interaction energy
+(dG_I trades off against the chemical potentials and the measurement), so a free fit stops
+wherever early stopping finds it, close to its random start. Profiling removes that: the
+interaction energies are held at each point of a grid while everything else is fitted, the
+validation NLL of each point is recorded, and the estimate is the vertex of a quadratic fitted to
+the profile around its minimum. On the simulated lac set (true dG_I -4.0 kT) the profile's minimum
+is at the truth for two seeds, with a smooth U shape (README, known limits).
+
+With several interactions the grid is their Cartesian product and each interaction's estimate
+comes from its own profile (the minimum over the other interactions at each of its values).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+
+def grid_points(grid: list[float], n_interactions: int) -> list[tuple[float, ...]]:
+    """All points of the grid (kT), one value per interaction."""
+    return list(itertools.product(sorted(grid), repeat=n_interactions))
+
+
+def quadratic_vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, bool]:
+    """Minimum of a 1-D profile ``y(x)``: the vertex of a least-squares quadratic.
+
+    The quadratic is fitted to the grid points within two steps of the smallest ``y`` (three
+    to five points), and its vertex is kept within the range of those points. Returns the
+    estimate and whether it lies on the edge of the grid (the profile may continue past it), in
+    which case the estimate is the edge point itself. With fewer than three points, or no
+    upward curvature, the estimate is the best grid point.
+    """
+    order = np.argsort(x)
+    x, y = np.asarray(x, dtype=float)[order], np.asarray(y, dtype=float)[order]
+    i = int(np.argmin(y))
+    if i in (0, len(x) - 1):
+        return float(x[i]), len(x) > 1
+    lo, hi = max(0, i - 2), min(len(x), i + 3)
+    if hi - lo < 3:
+        return float(x[i]), False
+    a, b, _ = np.polyfit(x[lo:hi], y[lo:hi], 2)
+    if a <= 0:
+        return float(x[i]), False
+    return float(np.clip(-b / (2 * a), x[lo], x[hi - 1])), False
+
+
+def profile_minimum(
+    points: list[tuple[float, ...]], values: list[float]
+) -> tuple[tuple[float, ...], tuple[bool, ...]]:
+    """Estimate of every interaction energy from a profile over grid ``points``.
+
+    Each coordinate's 1-D profile is the smallest value over the other coordinates at each of its
+    grid values; :func:`quadratic_vertex` gives its minimum.
+    """
+    pts = np.asarray(points, dtype=float)
+    vals = np.asarray(values, dtype=float)
+    est, edge = [], []
+    for j in range(pts.shape[1]):
+        xs = np.unique(pts[:, j])
+        ys = np.array([vals[pts[:, j] == v].min() for v in xs])
+        v, e = quadratic_vertex(xs, ys)
+        est.append(v)
+        edge.append(e)
+    return tuple(est), tuple(edge)
