@@ -4,6 +4,8 @@ from pathlib import Path
 
 import yaml
 
+from mpralens.biophysics.profile import fits_per_restart
+from mpralens.biophysics.spec import parse_spec
 from mpralens.config import check_config, dataset_geometry, dataset_paths, download_entry
 from mpralens.libraries import read_library_sheet
 
@@ -189,18 +191,17 @@ def get_model_spec(wildcards):
 
 
 def biophysics_fits_per_restart(wildcards):
-    """Fits one restart of a biophysical model makes: 1, or for a thermodynamic model with
-    interactions ``len(interaction_grid) ** n_interactions + 1`` (the profile and its minimum)."""
-    spec = yaml.safe_load(Path(get_model_spec(wildcards)).read_text()) or {}
-    grid = BIO["fit"].get("interaction_grid", [-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0])
-    n = len(spec.get("interactions") or {}) if spec.get("type") == "thermodynamic" else 0
-    return len(grid) ** n + 1 if n and grid else 1
+    """Fits one restart of a biophysical model makes (``fits_per_restart``: the profile's grid
+    points and one at its minimum for a thermodynamic model with interactions, else 1)."""
+    raw = yaml.safe_load(Path(get_model_spec(wildcards)).read_text())
+    spec = parse_spec(wildcards.model, raw)
+    return fits_per_restart(spec, BIO["fit"]["interaction_grid"])
 
 
 def biophysics_fit_runtime(wildcards, input, attempt):
     """Minutes for a fit job: ``scaled`` per fit (one fit of the 0.66 MB lac data takes about
     25 s on 2 cores) times the fits it makes."""
-    fits = BIO["fit"].get("restarts", 3) * biophysics_fits_per_restart(wildcards)
+    fits = BIO["fit"]["restarts"] * biophysics_fits_per_restart(wildcards)
     return int(scaled(1, 1)(wildcards, input, attempt) * fits + 0.5)
 
 

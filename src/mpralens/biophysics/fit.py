@@ -38,7 +38,7 @@ from mpralens.biophysics.data import SortSeqData
 from mpralens.biophysics.information import entropy_bits, predictive_information
 from mpralens.biophysics.kinetic import KineticModel
 from mpralens.biophysics.measurement import SortSeqMeasurement
-from mpralens.biophysics.profile import grid_points, profile_minimum
+from mpralens.biophysics.profile import grid_points, profile_minimum, profiled_interactions
 from mpralens.biophysics.spec import ModelSpec
 from mpralens.biophysics.thermodynamic import ThermodynamicModel
 
@@ -157,22 +157,19 @@ def fit_sortseq(
     spec: ModelSpec, data: SortSeqData, settings: FitSettings, *, logdir: str | Path | None = None
 ) -> list[Restart]:
     """Fit ``settings.restarts`` times; return the restarts sorted best first."""
-    profiled = spec.kind == "thermodynamic" and bool(
-        spec.interactions and settings.interaction_grid
-    )
+    names = profiled_interactions(spec, settings.interaction_grid)
     restarts = []
     for r in range(settings.restarts):
         seed = settings.seed + r
-        if not profiled:
+        if not names:
             restarts.append(_fit_once(spec, data, settings, seed, logdir, f"restart_{r}"))
             continue
-        names, profile, t0 = list(spec.interactions), [], time.perf_counter()
-        for k, point in enumerate(grid_points(settings.interaction_grid, len(names))):
+        t0 = time.perf_counter()
+        points, values = grid_points(settings.interaction_grid, len(names)), []
+        for k, point in enumerate(points):
             fit = _fit_once(spec, data, settings, seed, logdir, f"restart_{r}_grid_{k}", point)
-            profile.append({**dict(zip(names, point, strict=True)), "val_nll": fit.val_nll})
-        best, edge = profile_minimum(
-            [tuple(p[n] for n in names) for p in profile], [p["val_nll"] for p in profile]
-        )
+            values.append(fit.val_nll)
+        best, edge = profile_minimum(points, values)
         for n, v, e in zip(names, best, edge, strict=True):
             log.info("restart %d: profile minimum of dG_%s at %.3f kT", r, n, v)
             if e:
@@ -184,7 +181,11 @@ def fit_sortseq(
                     v,
                 )
         fit = _fit_once(spec, data, settings, seed, logdir, f"restart_{r}", best)
-        fit.profile, fit.at_grid_edge = profile, edge
+        fit.profile = [
+            {**dict(zip(names, p, strict=True)), "val_nll": v}
+            for p, v in zip(points, values, strict=True)
+        ]
+        fit.at_grid_edge = edge
         fit.seconds = time.perf_counter() - t0
         restarts.append(fit)
     return sorted(restarts, key=lambda r: r.val_nll)

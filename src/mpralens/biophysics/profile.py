@@ -18,6 +18,19 @@ import itertools
 
 import numpy as np
 
+from mpralens.biophysics.spec import ModelSpec
+
+
+def profiled_interactions(spec: ModelSpec, grid: list[float]) -> list[str]:
+    """Interactions a fit profiles: all of a thermodynamic model's, unless the grid is empty."""
+    return list(spec.interactions) if spec.kind == "thermodynamic" and grid else []
+
+
+def fits_per_restart(spec: ModelSpec, grid: list[float]) -> int:
+    """Fits one restart makes: the grid's points and one at the profile minimum, or 1."""
+    n = len(profiled_interactions(spec, grid))
+    return len(grid) ** n + 1 if n else 1
+
 
 def grid_points(grid: list[float], n_interactions: int) -> list[tuple[float, ...]]:
     """All points of the grid (kT), one value per interaction."""
