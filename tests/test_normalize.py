@@ -82,3 +82,70 @@ def test_per_barcode_median():
     r2 = np.log2(30 / 50) - np.log2(31 / 63)
     r3 = np.log2(10 / 50) - np.log2(31 / 63)
     assert out["activity"].iloc[0] == pytest.approx(np.median([r2, r3]))
+
+
+def test_unequal_replicates_three_and_two_hand_computed():
+    # Task H_P has 3 RNA replicates, task C_P 2 (and sorts first, so the widest task is not the
+    # first one written); both use DNA library D. Tile 2 (DNA 10 < 20) is
+    # invalid and left out of the library sums: DNA+1 = 31, 51 (sum 82), so the DNA terms are
+    # log2(31/82) = -1.403356 and log2(51/82) = -0.685127.
+    counts = pd.DataFrame(
+        {
+            "tile_id": ["g_0_0", "g_1_0", "g_2_0"],
+            "D": [30, 50, 10],
+            "H1": [3, 11, 100],
+            "H2": [7, 1, 0],
+            "H3": [15, 15, 5],
+            "C1": [1, 3, 9],
+            "C2": [5, 5, 5],
+        }
+    )
+    pairs = [ReplicatePair("H_P", r, f"H{r}", "D") for r in (1, 2, 3)]
+    pairs += [ReplicatePair("C_P", r, f"C{r}", "D") for r in (1, 2)]
+    out = log_ratios(_tiles(3), counts, pairs, pseudocount=1, min_dna=20)
+    assert list(out.columns) == [
+        "tile_id",
+        "region_id",
+        "tile_pos",
+        "task",
+        "dna_count",
+        "log2_ratio_rep1",
+        "log2_ratio_rep2",
+        "log2_ratio_rep3",
+        "activity",
+        "valid",
+    ]
+    h = out[out["task"] == "H_P"].reset_index(drop=True)
+    c = out[out["task"] == "C_P"].reset_index(drop=True)
+    # H rep1: RNA+1 = 4, 12 (sum 16): -2 + 1.403356 = -0.596644; -0.415037 + 0.685127 = 0.270089
+    # H rep2: RNA+1 = 8, 2 (sum 10): -0.321928 + 1.403356 = 1.081428; -2.321928 + 0.685127
+    # H rep3: RNA+1 = 16, 16 (sum 32): -1 + 1.403356 = 0.403356; -1 + 0.685127 = -0.314873
+    expected_h = [[-0.596644, 1.081428, 0.403356], [0.270089, -1.636801, -0.314873]]
+    got_h = h.loc[:1, ["log2_ratio_rep1", "log2_ratio_rep2", "log2_ratio_rep3"]].to_numpy()
+    assert got_h == pytest.approx(np.array(expected_h), abs=1e-6)
+    # Activity: the mean of H's three replicates.
+    assert h["activity"].iloc[0] == pytest.approx((-0.596644 + 1.081428 + 0.403356) / 3, abs=1e-6)
+    assert h["activity"].iloc[1] == pytest.approx((0.270089 - 1.636801 - 0.314873) / 3, abs=1e-6)
+    # C rep1: RNA+1 = 2, 4 (sum 6): -1.584963 + 1.403356 = -0.181607; -0.584963 + 0.685127
+    # C rep2: RNA+1 = 6, 6 (sum 12): 0.403356 and -0.314873 as H rep3.
+    expected_c = [[-0.181607, 0.403356], [0.100164, -0.314873]]
+    got_c = c.loc[:1, ["log2_ratio_rep1", "log2_ratio_rep2"]].to_numpy()
+    assert got_c == pytest.approx(np.array(expected_c), abs=1e-6)
+    # C's activity is the mean of ITS two replicates; its third column is NaN on every row.
+    assert c["activity"].iloc[0] == pytest.approx((-0.181607 + 0.403356) / 2, abs=1e-6)
+    assert c["activity"].iloc[1] == pytest.approx((0.100164 - 0.314873) / 2, abs=1e-6)
+    assert c["log2_ratio_rep3"].isna().all()
+    assert out["valid"].tolist() == [True, True, False] * 2
+    assert out.loc[~out["valid"], "activity"].isna().all()
+
+
+def test_a_task_without_valid_tile_is_refused():
+    from mpralens.errors import InputError
+
+    counts = pd.DataFrame({"tile_id": ["g_0_0", "g_1_0"], "D": [19, 5], "R": [3, 4]})
+    with pytest.raises(InputError) as err:
+        log_ratios(_tiles(2), counts, [ReplicatePair("C_P", 1, "R", "D")], min_dna=20)
+    assert err.value.key == "normalize.min_dna"
+    assert "task C_P has no valid tile" in err.value.message
+    assert "min_dna = 20" in err.value.message
+    assert "the most any tile has is 19" in err.value.message

@@ -3,6 +3,7 @@
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import spearmanr
@@ -27,12 +28,16 @@ def test_whole_dag_on_tiny_config(tiny_run):
         "task",
         "log2_ratio_rep1",
         "log2_ratio_rep2",
+        "log2_ratio_rep3",  # tiny.yaml: 3 replicates in HepG2, 2 in K562
         "activity",
         "valid",
         "weight",
     ]
     assert sorted(act["task"].unique()) == ["HepG2_SV40P", "HepG2_minP", "K562_SV40P", "K562_minP"]
     assert len(act) == 60 * 31 * 4
+    hepg2 = act["task"].str.startswith("HepG2")
+    assert act.loc[~hepg2, "log2_ratio_rep3"].isna().all()
+    assert act.loc[act["valid"] & hepg2, "log2_ratio_rep3"].notna().all()
     assert act.loc[act["valid"], "weight"].between(0, 1).all()
     assert (act.loc[~act["valid"], "weight"] == 0).all()
     splits = pd.read_csv(res / "splits.tsv", sep="\t")
@@ -40,12 +45,20 @@ def test_whole_dag_on_tiny_config(tiny_run):
     assert set(splits["split"]) == {"train", "valid", "test"}
     qc = json.loads((res / "qc" / "qc.json").read_text())
     assert set(qc["tasks"]) == set(act["task"])
+    assert {t: e["n_replicates"] for t, e in qc["tasks"].items()} == {
+        "HepG2_SV40P": 3,
+        "HepG2_minP": 3,
+        "K562_SV40P": 2,
+        "K562_minP": 2,
+    }
     for lib in qc["libraries"].values():
         assert lib["total_reads"] > 0
     models = pd.read_csv(res / "evaluation" / "models.tsv", sep="\t")
     assert set(models["model"]) == {"kmer", "cnn"}
     assert set(models["target"]) == {"measured", "truth"}
     assert len(models) == 2 * 2 * 4
+    # Every task of both replicate counts is fitted and tested on real tiles.
+    assert (models["n"] > 0).all() and models["weighted_mse"].notna().all()
     assert (res / "evaluation" / "models.png").stat().st_size > 10_000
     assert (res / "models" / "cnn" / "checkpoints" / "last.ckpt").exists()
     # ISM of the CNN: every base of every region, 5 windows each (the genome has the flanks).
@@ -82,6 +95,44 @@ def test_whole_dag_on_tiny_config(tiny_run):
     # A second run has nothing to do.
     proc = run_snakemake(tiny_run, "-n", "--configfile", "tests/configs/tiny.yaml")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("task", "n_reps"), [("HepG2_SV40P", 3), ("K562_minP", 2)])
+def test_tiny_dag_unequal_replicates_by_hand(tiny_run, task, n_reps):
+    """Log ratios, activity and diagonal weights of the 3- and the 2-replicate task, recomputed
+    with numpy from the imported counts (pseudocount 1, min_dna 20, one plasmid per promoter)."""
+    res = tiny_run / "results" / "tiny"
+    counts = pd.read_parquet(res / "counts.parquet")
+    act = pd.read_csv(res / "activity.tsv.gz", sep="\t")
+    act = act[act["task"] == task].set_index("tile_id").loc[counts["tile_id"]]
+    cell, promoter = task.split("_")
+    dna = counts[f"{promoter}_Plasmid"].to_numpy(dtype=float)
+    valid = dna >= 20
+    assert (act["valid"].to_numpy() == valid).all() and valid.sum() > 100
+    d = np.log2((dna + 1) / (dna[valid] + 1).sum())
+    reps = []
+    for r in range(1, n_reps + 1):
+        rna = counts[f"{cell}_{promoter}_mRNA_Rep{r}"].to_numpy(dtype=float)
+        reps.append(np.log2((rna + 1) / (rna[valid] + 1).sum()) - d)
+    reps = np.column_stack(reps)[valid]
+    for r in range(n_reps):
+        got = act[f"log2_ratio_rep{r + 1}"].to_numpy()[valid]
+        assert got == pytest.approx(reps[:, r], abs=1e-6)
+    assert act["log2_ratio_rep3"].isna().all() == (n_reps == 2)
+    # Activity: the mean over this task's own replicates.
+    assert act["activity"].to_numpy()[valid] == pytest.approx(reps.mean(axis=1), abs=1e-6)
+    # Diagonal weight: the spread sqrt(sum (r - mean)^2 / (n - 1)) (|r1 - r2| / sqrt 2 for two),
+    # negated and min-max scaled over the valid tiles.
+    spread = np.sqrt(((reps - reps.mean(axis=1, keepdims=True)) ** 2).sum(axis=1) / (n_reps - 1))
+    if n_reps == 2:
+        assert spread == pytest.approx(np.abs(reps[:, 0] - reps[:, 1]) / np.sqrt(2))
+    weight = (spread.max() - spread) / (spread.max() - spread.min())
+    assert act["weight"].to_numpy()[valid] == pytest.approx(weight, abs=1e-5)
+    # A few tiles spelled out: the most and least reproducible valid tiles weigh 1 and 0.
+    ids = counts["tile_id"].to_numpy()[valid]
+    assert act.loc[ids[spread.argmin()], "weight"] == pytest.approx(1.0)
+    assert act.loc[ids[spread.argmax()], "weight"] == pytest.approx(0.0, abs=1e-8)
 
 
 @pytest.mark.parametrize("layout", ["ernst", "geo"])

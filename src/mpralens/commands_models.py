@@ -110,7 +110,9 @@ def train_cnn_cmd(args: argparse.Namespace) -> None:
         devices=args.gpus or devices,
         accelerator="gpu" if args.gpus else "auto",
     )
-    data = load_training_data(args.tiles, args.activity, args.splits)
+    data = load_training_data(
+        args.tiles, args.activity, args.splits, need=("train", "valid", "test")
+    )
     try:
         trained = train_cnn(data, settings, args.outdir, dataset=args.dataset)
     except TypeError as exc:

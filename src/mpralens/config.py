@@ -22,6 +22,7 @@ FILE_KEYS = ("sequences", "coords", "libraries", "genome", "conservation", "tss"
 def check_config(config: dict[str, Any]) -> None:
     """Raise :class:`InputError` naming the key of the first cross-key problem."""
     check_biophysics(config)
+    check_validation_split(config)
     if not config.get("datasets") and not config.get("biophysics", {}).get("fits"):
         raise InputError("nothing to run; add a data set under 'datasets'", key="datasets")
     for name, ds in config["datasets"].items():
@@ -53,6 +54,25 @@ def check_config(config: dict[str, Any]) -> None:
             raise InputError(
                 "normalize.method per_barcode needs barcodes: keep", key=f"datasets.{name}.barcodes"
             )
+
+
+def check_validation_split(config: dict[str, Any]) -> None:
+    """Refuse an empty validation split: the CNN (trained on every tiled data set) stops on it."""
+    split = config.get("split", {})
+    if not config.get("datasets"):
+        return
+    if split.get("by", "region") == "region" and split.get("valid_fraction", 0.1) <= 0:
+        raise InputError(
+            "the validation split would be empty; the CNN's early stopping needs it: give a "
+            "fraction above 0",
+            key="split.valid_fraction",
+        )
+    if split.get("by", "region") == "chromosome" and not split.get("valid_chromosomes", ["chr8"]):
+        raise InputError(
+            "the validation split would be empty; the CNN's early stopping needs it: list at "
+            "least one chromosome",
+            key="split.valid_chromosomes",
+        )
 
 
 def check_ism(config: dict[str, Any], name: str) -> None:

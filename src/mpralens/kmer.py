@@ -186,6 +186,12 @@ def fit_kmer(
         ``w`` are left out of that task's fit.
     alpha
         L2 penalty (``SGDRegressor.alpha`` or ``Ridge.alpha`` scaled by the number of tiles).
+
+    Raises
+    ------
+    InputError
+        A task has no tile to fit on (key ``normalize.min_dna``; the command line refuses this
+        earlier, naming the files: :func:`mpralens.training_data.require_tiles`).
     """
     if method not in METHODS:
         raise ValueError(f"unknown k-mer method {method!r}; expected one of {METHODS}")
@@ -193,6 +199,11 @@ def fit_kmer(
     model = KmerModel(k=k, tasks=list(tasks), method=method)
     for j in range(len(tasks)):
         ok = np.isfinite(y[:, j]) & (w[:, j] > 0)
+        if not ok.any():
+            raise InputError(
+                f"task {tasks[j]} has no valid tile with a positive weight to fit on",
+                key="normalize.min_dna",
+            )
         if method == "sgd":
             reg = SGDRegressor(
                 loss="squared_error",

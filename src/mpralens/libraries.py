@@ -4,7 +4,8 @@ Columns: ``library, molecule (DNA|RNA), cell, promoter, replicate, path``. A DNA
 library shared by all cells leaves ``cell`` empty. Relative paths resolve against the sheet's own
 directory, so a sheet travels with its data. RNA replicate r of a (cell, promoter) pairs with DNA
 replicate r of that promoter when the DNA has replicates, else with the single DNA library.
-A task is ``<cell>_<promoter>``.
+A task is ``<cell>_<promoter>``; tasks may have different numbers of RNA replicates (3 in one cell,
+2 in another), and each task is normalised and weighed over its own replicates.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def pair_libraries(sheet: pd.DataFrame, *, sheet_path: str | PathLike[str] = "li
     """
     first = sheet.attrs.get("first_line", 2)
     pairs: list[ReplicatePair] = []
+    lines: dict[tuple[str, int], int] = {}
     dna = sheet[sheet["molecule"] == "DNA"]
     rna = sheet[sheet["molecule"] == "RNA"]
     if rna.empty:
@@ -156,13 +158,16 @@ def pair_libraries(sheet: pd.DataFrame, *, sheet_path: str | PathLike[str] = "li
                 )
             cands = same_rep
         task = f"{row['cell']}_{row['promoter']}"
-        pairs.append(
-            ReplicatePair(task, int(row["replicate"]), row["library"], cands["library"].iloc[0])
-        )
-    keys = [(p.task, p.replicate) for p in pairs]
-    if len(set(keys)) != len(keys):
-        dup = next(k for k in keys if keys.count(k) > 1)
-        raise InputError(f"two RNA libraries for task {dup[0]} replicate {dup[1]}", path=sheet_path)
+        key = (task, int(row["replicate"]))
+        if key in lines:
+            raise InputError(
+                f"two RNA libraries for task {task} replicate {key[1]} (the other is on line "
+                f"{lines[key]})",
+                path=sheet_path,
+                line=first + int(idx),
+            )
+        lines[key] = first + int(idx)
+        pairs.append(ReplicatePair(task, key[1], row["library"], cands["library"].iloc[0]))
     return sorted(pairs, key=lambda p: (p.task, p.replicate))
 
 

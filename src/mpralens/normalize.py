@@ -7,7 +7,14 @@ Paggi et al. 2017):
 
 with pseudocount ``p``. A tile is *valid* in a task when every DNA library the task uses has at
 least ``min_dna`` reads; the sums run over the task's valid tiles, so dropped tiles do not shift the
-library sizes. Invalid tiles get NaN. The task activity is the replicate mean.
+library sizes. Invalid tiles get NaN. The task activity is the mean over that task's own
+replicates. A task without a single valid tile is an error (nothing downstream could learn from it).
+
+Tasks may have different numbers of RNA replicates (3 in one cell, 2 in another). The long table
+has columns ``log2_ratio_rep1..N`` with N the largest replicate count of any task, numbered by the
+order of the task's replicate numbers in the library sheet; a task with fewer replicates has NaN in
+its missing columns on every row, so its replicates are exactly the columns that hold a value for
+it (:func:`mpralens.weights.task_replicate_columns`).
 
 Per-barcode option: each barcode's log ratio is computed the same way (sums over all barcodes of
 valid tiles); barcodes with zero DNA reads are skipped; the tile's ratio is their median.
@@ -18,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mpralens.errors import InputError
 from mpralens.libraries import ReplicatePair, tasks_of
 
 
@@ -59,16 +67,32 @@ def log_ratios(
     pandas.DataFrame
         Long form, one row per tile and task: ``tile_id, region_id, tile_pos, task, dna_count,
         log2_ratio_rep1..N, activity, valid`` (``dna_count`` is the mean over the task's DNA
-        libraries; ratios in log2 units).
+        libraries; ratios in log2 units; N the largest number of replicates of a task, NaN in
+        the columns past a task's own replicates).
+
+    Raises
+    ------
+    InputError
+        A task has no valid tile (key ``normalize.min_dna``).
     """
     if not counts["tile_id"].equals(tiles["tile_id"]):
         raise ValueError("counts and tiles must list the same tiles in the same order")
+    n_max = max(sum(p.task == task for p in pairs) for task in tasks_of(pairs))
     frames = []
     for task in tasks_of(pairs):
         reps = sorted((p for p in pairs if p.task == task), key=lambda p: p.replicate)
         dna_libs = sorted({p.dna for p in reps})
         dna = counts[dna_libs].to_numpy(dtype=np.int64)
         valid = (dna >= min_dna).all(axis=1)
+        if not valid.any():
+            most = dna.min(axis=1).max() if len(dna) else 0
+            libs = "library" if len(dna_libs) == 1 else "libraries (each)"
+            raise InputError(
+                f"task {task} has no valid tile: none has min_dna = {min_dna} or more reads in "
+                f"its DNA {libs} {', '.join(dna_libs)} (the most any tile has is {most}); "
+                "lower normalize.min_dna or check the DNA counts",
+                key="normalize.min_dna",
+            )
         frame = {
             "tile_id": tiles["tile_id"].to_numpy(),
             "region_id": tiles["region_id"].to_numpy(),
@@ -86,8 +110,10 @@ def log_ratios(
                 lr = _barcode_log_ratio(tiles, barcode_counts, pair, valid, pseudocount)
             frame[f"log2_ratio_rep{i}"] = lr
             ratios.append(lr)
-        stacked = np.column_stack(ratios)
-        frame["activity"] = stacked.mean(axis=1)  # NaN exactly where invalid
+        for i in range(len(reps) + 1, n_max + 1):
+            frame[f"log2_ratio_rep{i}"] = np.full(len(tiles), np.nan)
+        # The mean over this task's replicates only; NaN exactly where invalid.
+        frame["activity"] = np.column_stack(ratios).mean(axis=1)
         frame["valid"] = valid
         frames.append(pd.DataFrame(frame))
     return pd.concat(frames, ignore_index=True)

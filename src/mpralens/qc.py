@@ -1,15 +1,64 @@
-"""Quality control of counts and activities: replicate agreement, valid tiles, library totals."""
+"""Quality control of counts and activities: replicate agreement, valid tiles, library totals.
+
+Replicate agreement of a task is measured over its own replicates and valid tiles: the Pearson and
+Spearman correlation of every pair of replicate log2 ratios (``replicate_pairs``, keyed
+``rep<i>_rep<j>``) and their means over the pairs (``replicate_pearson``, ``replicate_spearman``;
+for two replicates simply their correlation). A task with one replicate, or fewer than 3 valid
+tiles, has none of these keys; a correlation that is undefined (a replicate constant over the valid
+tiles) is ``null``, and so is a mean over pairs that include one. ``qc.json`` never holds NaN, which
+is not JSON.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mpralens.weights import replicate_columns
+from mpralens.weights import task_replicate_columns
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    return float(np.mean(values)) if values and None not in values else None
+
+
+def replicate_agreement(valid_rows: pd.DataFrame, rep_cols: list[str]) -> dict:
+    """Pairwise and mean replicate correlations over one task's valid tiles (module docstring).
+
+    Returns
+    -------
+    dict
+        ``replicate_pearson``, ``replicate_spearman`` and ``replicate_pairs``; empty with fewer
+        than two replicates or three tiles.
+    """
+    if len(rep_cols) < 2 or len(valid_rows) < 3:
+        return {}
+    pairs = {}
+    with warnings.catch_warnings():
+        # A constant replicate makes the correlation undefined: reported as null, not warned.
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        for a, b in itertools.combinations(rep_cols, 2):
+            x, y = valid_rows[a].to_numpy(), valid_rows[b].to_numpy()
+            name = f"{a.removeprefix('log2_ratio_')}_{b.removeprefix('log2_ratio_')}"
+            pairs[name] = {
+                "pearson": _finite_or_none(stats.pearsonr(x, y).statistic),
+                "spearman": _finite_or_none(stats.spearmanr(x, y).statistic),
+            }
+    return {
+        "replicate_pearson": _mean_or_none([p["pearson"] for p in pairs.values()]),
+        "replicate_spearman": _mean_or_none([p["spearman"] for p in pairs.values()]),
+        "replicate_pairs": pairs,
+    }
 
 
 def qc_summary(
@@ -21,8 +70,8 @@ def qc_summary(
     -------
     dict
         ``libraries``: per library its molecule, total reads, fraction of zero-count tiles and mean
-        barcodes per tile; ``tasks``: per task the number and fraction of valid tiles and the
-        Pearson and Spearman correlation of replicate 1 and 2 log2 ratios over valid tiles.
+        barcodes per tile; ``tasks``: per task the number and fraction of valid tiles, its
+        number of replicates and their agreement over valid tiles (module docstring).
     """
     libs = {}
     for row in sheet.itertuples(index=False):
@@ -36,19 +85,16 @@ def qc_summary(
             else 1.0,
         }
     tasks = {}
-    rep_cols = replicate_columns(activity)
     for task, g in activity.groupby("task", sort=True):
         v = g[g["valid"]]
-        entry = {
+        rep_cols = task_replicate_columns(g)
+        tasks[task] = {
             "n_tiles": int(len(g)),
             "n_valid": int(len(v)),
             "valid_fraction": float(g["valid"].mean()),
+            "n_replicates": len(rep_cols),
+            **replicate_agreement(v, rep_cols),
         }
-        if len(rep_cols) >= 2 and len(v) > 2:
-            a, b = v[rep_cols[0]].to_numpy(), v[rep_cols[1]].to_numpy()
-            entry["replicate_pearson"] = float(stats.pearsonr(a, b).statistic)
-            entry["replicate_spearman"] = float(stats.spearmanr(a, b).statistic)
-        tasks[task] = entry
     return {"libraries": libs, "tasks": tasks}
 
 
@@ -68,16 +114,20 @@ def write_qc(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    Path(json_path).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    rep_cols = replicate_columns(activity)
+    text = json.dumps(summary, indent=2, sort_keys=True, allow_nan=False)
+    Path(json_path).write_text(text + "\n")
     tasks = sorted(activity["task"].unique())
     fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.2), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=True):
-        v = activity[(activity["task"] == task) & activity["valid"]]
+        g = activity[activity["task"] == task]
+        rep_cols = task_replicate_columns(g)
+        v = g[g["valid"]]
         if len(rep_cols) >= 2:
+            # Replicates 1 and 2 drawn; the title gives the mean over all pairs of replicates.
             ax.scatter(v[rep_cols[0]], v[rep_cols[1]], s=2, alpha=0.3, rasterized=True)
-            r = summary["tasks"][task].get("replicate_pearson", float("nan"))
-            ax.set_title(f"{task}\nPearson r = {r:.2f}", fontsize=9)
+            r = summary["tasks"][task].get("replicate_pearson")
+            what = "Pearson r" if len(rep_cols) == 2 else f"mean Pearson r ({len(rep_cols)} reps)"
+            ax.set_title(f"{task}\n{what} = {'n/a' if r is None else f'{r:.2f}'}", fontsize=9)
             ax.set_xlabel("rep1 log2(RNA/DNA)")
             ax.set_ylabel("rep2 log2(RNA/DNA)")
         else:

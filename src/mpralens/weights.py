@@ -1,15 +1,20 @@
 """Replicate-consistency weights per tile and task, for weighted model fitting.
 
 ``diagonal`` (Paggi et al. 2017): the distance of a tile from the rep1 = rep2 diagonal,
-``|rep1 - rep2| / sqrt(2)`` (the replicates' standard deviation for N > 2), negated and min-max
-scaled to [0, 1] over the task's valid tiles, so reproducible tiles weigh most.
+``|rep1 - rep2| / sqrt(2)``, equal to the replicates' standard deviation (ddof=1); with N > 2
+replicates the weight uses that standard deviation (the distance from the all-equal diagonal
+divided by sqrt(N - 1)). It is negated and min-max scaled to [0, 1] over the task's valid tiles, so
+reproducible tiles weigh most.
 
 ``inverse_variance``: the variance of a replicate measurement, ``var(rep, ddof=1)``
 (``(rep1 - rep2)^2 / 2`` for two), is predicted from log2 DNA count and mean activity as the mean of
 the ``k`` nearest other tiles (leave-one-out, standardised features); the weight is its inverse,
 scaled so the largest is 1 (predictions are floored at their 5th percentile).
 
-Invalid tiles weigh 0; with a single replicate every valid tile weighs 1.
+Each task is weighed over its own replicates: the columns of ``log2_ratio_rep1..N`` that hold a
+value for it (a task with fewer replicates than the widest has NaN in the rest; see
+:mod:`mpralens.normalize`). Invalid tiles weigh 0; a task with a single replicate gives every valid
+tile weight 1.
 """
 
 from __future__ import annotations
@@ -26,6 +31,23 @@ def replicate_columns(df: pd.DataFrame) -> list[str]:
     """Return the ``log2_ratio_rep<i>`` columns of ``df`` in replicate order."""
     cols = [c for c in df.columns if c.startswith("log2_ratio_rep")]
     return sorted(cols, key=lambda c: int(c.removeprefix("log2_ratio_rep")))
+
+
+def task_replicate_columns(task_rows: pd.DataFrame) -> list[str]:
+    """Return the replicate columns that hold a value for the rows of one task.
+
+    Raises
+    ------
+    ValueError
+        A valid tile lacks a value in one of the task's replicates, or the task has none.
+    """
+    cols = [c for c in replicate_columns(task_rows) if task_rows[c].notna().any()]
+    valid = task_rows["valid"].to_numpy(dtype=bool)
+    if valid.any() and (not cols or task_rows.loc[valid, cols].isna().to_numpy().any()):
+        raise ValueError(
+            "every valid tile needs a log2 ratio in each of its task's replicate columns"
+        )
+    return cols
 
 
 def diagonal_weight(reps: np.ndarray) -> np.ndarray:
@@ -89,7 +111,7 @@ def add_weights(
         valid = sub["valid"].to_numpy(dtype=bool)
         if not valid.any():
             continue
-        reps = sub[rep_cols].to_numpy(dtype=np.float64)[valid]
+        reps = sub[task_replicate_columns(sub)].to_numpy(dtype=np.float64)[valid]
         if reps.shape[1] < 2:
             w = np.ones(valid.sum())
         elif method == "diagonal":

@@ -29,7 +29,7 @@ from mpralens.cnn.module import (
     load_network,
     predict_array,
 )
-from mpralens.training_data import TrainingData
+from mpralens.training_data import TrainingData, require_tiles
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,15 @@ def train_cnn(
     -------
     tuple
         Path of the best checkpoint, the reloaded network, and its spec.
+
+    Raises
+    ------
+    InputError
+        A task has no usable tile in the train or valid split, or the valid split is empty: early
+        stopping on an empty validation set would stop on nothing (see
+        :func:`mpralens.training_data.require_tiles`).
     """
+    require_tiles(data, ("train", "valid"))
     outdir = Path(outdir)
     L.seed_everything(settings.seed, workers=True, verbose=False)
     dm = ActivityDataModule(data, layout=settings.layout, batch_size=settings.batch_size)

@@ -85,7 +85,21 @@ def select_regions(
 
     All, or those of one split (``train``/``valid``/``test``), at most ``max_regions`` (the first
     in region order).
+
+    Raises
+    ------
+    InputError
+        The selection is empty: there is nothing to score (key ``ism.regions``, or
+        ``ism.max_regions`` when that is below 1).
     """
+    if max_regions is not None and max_regions < 1:
+        raise InputError(
+            f"max_regions {max_regions} selects no region to score; give 1 or more (or null for "
+            "all)",
+            key="ism.max_regions",
+        )
+    if not len(regions):
+        raise InputError("the tiles table has no region to score", key="ism.regions")
     if which != "all":
         if splits is None:
             raise InputError(
@@ -94,6 +108,17 @@ def select_regions(
         sp = pd.read_csv(splits, sep="\t")
         keep = set(sp.loc[sp["split"] == which, "region_id"])
         regions = regions[regions["region_id"].isin(keep)]
+        if regions.empty:
+            why = (
+                f"the {which} split has no region"
+                if not keep
+                else f"none of the {len(keep)} regions of the {which} split is in the tiles table"
+            )
+            raise InputError(
+                f"{why}, so there is nothing to score; choose another split or all",
+                path=splits,
+                key="ism.regions",
+            )
     if max_regions is not None:
         regions = regions.head(max_regions)
     return regions.reset_index(drop=True)

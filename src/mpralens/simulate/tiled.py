@@ -15,7 +15,9 @@ Model, per region of ``region_length`` bp on a synthetic genome:
 * Counts are gamma-Poisson (negative binomial): plasmid abundance
   ``a ~ LogNormal(0, abundance_sd)``;
   DNA ~ NB(``dna_depth * a``); RNA ~ NB(``rna_depth * a * 2^(activity + e)``) with per-replicate
-  biological noise ``e ~ N(0, replicate_sd)``. Barcodes split a tile's molecules by log-normal
+  biological noise ``e ~ N(0, replicate_sd)``; ``n_replicates`` RNA replicates per task, or
+  ``replicates[cell]`` for the cells listed there (real experiments often have 3 in one cell and
+  2 in another). Barcodes split a tile's molecules by log-normal
   efficiencies spanning about two orders of magnitude.
 * Per-base true effect of a task: each planted site spreads its effect evenly over its bases.
   About ``conserved_fraction`` of functional sites are conserved (high conservation score) and
@@ -52,6 +54,7 @@ class TiledSimulation:
     cells: list[str] = field(default_factory=lambda: ["HepG2", "K562"])
     promoters: list[str] = field(default_factory=lambda: ["minP", "SV40P"])
     n_replicates: int = 2
+    replicates: dict[str, int] = field(default_factory=dict)
     n_barcodes: int = 1
     n_chromosomes: int = 22
     seed: int = 0
@@ -75,6 +78,15 @@ class TiledSimulation:
             raise ValueError("tile_length must not exceed region_length")
         if (self.region_length - self.tile_length) % self.tile_step:
             raise ValueError("region_length - tile_length must be a multiple of tile_step")
+        unknown = sorted(set(self.replicates) - set(self.cells))
+        if unknown:
+            raise ValueError(f"replicates names cells {unknown} that are not in cells {self.cells}")
+        if self.n_replicates < 1 or any(int(n) < 1 for n in self.replicates.values()):
+            raise ValueError("every cell needs at least 1 replicate")
+
+    def replicates_of(self, cell: str) -> int:
+        """Return the number of RNA replicates of every task of ``cell``."""
+        return int(self.replicates.get(cell, self.n_replicates))
 
     @property
     def n_tiles(self) -> int:
@@ -197,7 +209,7 @@ def _counts(s: TiledSimulation, activity: np.ndarray, rng: np.random.Generator):
     dna = {p: nb(s.dna_depth * abundance[:, None] * eff) for p in s.promoters}
     rna = {}
     for j, (c, p) in enumerate(s.tasks):
-        for r in range(1, s.n_replicates + 1):
+        for r in range(1, s.replicates_of(c) + 1):
             noise = rng.normal(0.0, s.replicate_sd, n)
             mean = s.rna_depth * abundance * 2.0 ** (activity[:, j] + noise)
             rna[(c, p, r)] = nb(mean[:, None] * eff)
@@ -323,7 +335,10 @@ def simulate_tiled(settings: TiledSimulation, outdir: str | Path) -> None:
         _write_tf_beds(tmp / "tf_sites", s, sites, regions, rng)
         _write_tss(tmp / "tss.bed", regions, lengths, rng)
         _write_truth(tmp / "truth", s, sites, regions, ids, activity)
-        (tmp / "settings.json").write_text(json.dumps(asdict(s), indent=2) + "\n")
+        recorded = asdict(s)
+        if not s.replicates:  # unset: settings.json stays as it was before the setting existed
+            del recorded["replicates"]
+        (tmp / "settings.json").write_text(json.dumps(recorded, indent=2) + "\n")
 
 
 def _conservation(s, sites, lengths, regions, rng) -> dict[str, np.ndarray]:
