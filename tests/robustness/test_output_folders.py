@@ -294,6 +294,38 @@ def test_file_output_given_a_folder_is_refused(inputs, tmp_path):
     assert _snapshot(tmp_path) == before
 
 
+def test_users_file_named_like_an_output_is_not_replaced(inputs, tmp_path):
+    """In a folder of its own, a user's file where the command writes one is refused, not lost."""
+    folder = tmp_path / "lac"
+    argv = WRITERS["simulate-sortseq"](inputs, tmp_path, folder)[0]
+    assert run_cli(*argv).returncode == 0
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"].remove("truth.json")  # so truth.json is now the user's
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    (folder / "truth.json").write_bytes(NOTES)
+    before = _snapshot(tmp_path)
+    proc = run_cli(*argv)
+    assert proc.returncode == 2
+    assert _errors(proc) == [
+        f"mpralens: error: {folder}: holds truth.json, which mpralens did not write and would "
+        "replace; refusing to write into it: move it or choose a new or empty folder"
+    ], proc.stderr
+    assert _snapshot(tmp_path) == before
+
+
+def test_folder_output_given_a_file_is_refused(inputs, tmp_path):
+    tracks = tmp_path / "tracks"
+    tracks.write_bytes(NOTES)
+    argv = WRITERS["ism-merge"](inputs, tmp_path, tracks)[0]
+    before = _snapshot(tmp_path)
+    proc = run_cli(*argv)
+    assert proc.returncode == 2
+    assert _errors(proc) == [
+        f"mpralens: error: {tracks}: exists and is not a folder; give the path of a folder to write"
+    ], proc.stderr
+    assert _snapshot(tmp_path) == before
+
+
 def test_unreadable_manifest_is_refused(inputs, tmp_path):
     folder = tmp_path / "out"
     folder.mkdir()
