@@ -1,3 +1,4 @@
+import dataclasses
 import filecmp
 import json
 
@@ -88,7 +89,7 @@ def test_conservation_and_tf_beds(small_sim):
 
 
 def test_deterministic_from_seed(tmp_path):
-    s = TiledSimulation(n_regions=20, seed=7)
+    s = TiledSimulation(n_regions=20, seed=7, gc=0.5, cells=["K562", "HepG2"])
     simulate_tiled(s, tmp_path / "a")
     simulate_tiled(s, tmp_path / "b")
     simulate_tiled(TiledSimulation(n_regions=20, seed=8), tmp_path / "c")
@@ -99,7 +100,11 @@ def test_deterministic_from_seed(tmp_path):
     ):
         assert filecmp.cmp(tmp_path / "a" / name, tmp_path / "b" / name, shallow=False)
         assert not filecmp.cmp(tmp_path / "a" / name, tmp_path / "c" / name, shallow=False)
-    assert json.loads((tmp_path / "a" / "settings.json").read_text())["seed"] == 7
+    # settings.json records every setting with its value, so it alone regenerates the data set.
+    recorded = json.loads((tmp_path / "a" / "settings.json").read_text())
+    assert set(recorded) == {f.name for f in dataclasses.fields(TiledSimulation)}
+    assert TiledSimulation(**recorded) == s
+    assert TiledSimulation(**json.loads((tmp_path / "c" / "settings.json").read_text())) != s
 
 
 def test_pilot_geometry_and_barcodes(tmp_path):

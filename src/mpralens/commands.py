@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from mpralens.atomic import atomic_outputs
+from mpralens.atomic import Folder, atomic_outputs, check_folder
 from mpralens.cli import arguments, build_settings, command, json_object
 from mpralens.errors import InputError
 from mpralens.tables import write_tsv
 
 
 def _add_simulate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--outdir", required=True, type=Path, help="folder to write (replaced whole)")
+    p.add_argument(
+        "--outdir", required=True, type=Path, help="folder to write: new, empty or a simulation's"
+    )
     p.add_argument(
         "--settings-json",
         default="{}",
@@ -44,15 +46,7 @@ def simulate_tiled_cmd(args: argparse.Namespace) -> None:
             json.loads(value) if value[:1] in "[{" else value
         )
     sim = build_settings(TiledSimulation, settings, what="simulator")
-    out = args.outdir
-    # Snakemake pre-creates empty output folders; refuse only to replace files we did not write.
-    has_files = out.exists() and any(p.is_file() for p in out.rglob("*"))
-    if has_files and not (out / "settings.json").exists():
-        raise InputError(
-            "output folder holds files and is not a previous simulation; refusing to replace it",
-            path=out,
-        )
-    simulate_tiled(sim, out)
+    simulate_tiled(sim, args.outdir)
 
 
 def _add_import(p: argparse.ArgumentParser) -> None:
@@ -102,7 +96,7 @@ def _add_normalize(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pseudocount", type=float, default=1.0)
     p.add_argument("--min-dna", type=int, default=20)
     p.add_argument("--out", required=True, type=Path, help="log_ratios.parquet")
-    p.add_argument("--qc-dir", required=True, type=Path)
+    p.add_argument("--qc-dir", required=True, type=Path, help="folder: qc.json and figures")
 
 
 @command("normalize", "log2 RNA/DNA ratios per replicate and task, with QC")
@@ -113,6 +107,8 @@ def normalize_cmd(args: argparse.Namespace) -> None:
     from mpralens.normalize import log_ratios
     from mpralens.qc import qc_summary, write_qc
 
+    qc = Folder(args.qc_dir, "normalize")
+    check_folder(qc)
     sheet = read_library_sheet(args.libraries, check_files=False)
     counts = pd.read_parquet(args.counts)
     tiles = pd.read_csv(args.tiles, sep="\t")
@@ -128,9 +124,7 @@ def normalize_cmd(args: argparse.Namespace) -> None:
         barcode_counts=barcodes,
     )
     summary = qc_summary(counts, table, sheet, tiles)
-    qc = args.qc_dir
     with atomic_outputs(args.out, qc) as (out, qc_tmp):
-        qc_tmp.mkdir()
         table.to_parquet(out, index=False)
         write_qc(
             summary,

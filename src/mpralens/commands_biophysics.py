@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from mpralens.atomic import atomic_outputs
+from mpralens.atomic import Folder, atomic_outputs, check_folder
 from mpralens.cli import arguments, build_settings, command, json_object
 from mpralens.errors import InputError
 
@@ -29,6 +29,8 @@ def fit_biophysical_cmd(args: argparse.Namespace) -> None:
     from mpralens.biophysics.outputs import write_fit
     from mpralens.biophysics.spec import parse_spec
 
+    outdir = Folder(args.outdir, "fit-biophysical")
+    check_folder(outdir)  # before the fit, which takes minutes
     name = args.name or args.model_spec.stem
     try:
         raw = yaml.safe_load(args.model_spec.read_text())
@@ -47,7 +49,7 @@ def fit_biophysical_cmd(args: argparse.Namespace) -> None:
     data = read_sortseq(args.data, length=spec.length, n_bins=spec.bins)
     restarts = fit_sortseq(spec, data, settings)
     info = information(restarts[0], data.subset("test"))
-    with atomic_outputs(args.outdir) as (tmp,):
+    with atomic_outputs(outdir) as (tmp,):
         write_fit(restarts, info, tmp)
 
 

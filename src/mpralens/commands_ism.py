@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mpralens.atomic import atomic_outputs
+from mpralens.atomic import Folder, atomic_outputs, check_folder
 from mpralens.cli import arguments, command, named_values
 from mpralens.tables import write_tsv
 
@@ -49,18 +49,31 @@ def _add_ism(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-figure", type=Path, help="top-regions figure (with --out-tracks)")
 
 
-def _write_ism_outputs(table, args, sites) -> None:
-    """Scores, and with --out-tracks/--out-figure the bigWigs and the figure, all or nothing."""
+def _tracks_folder(args: argparse.Namespace) -> Folder | None:
+    """Check the --out-tracks folder before any scoring; return it (None without tracks).
+
+    ``ism-merge`` writes the same tracks as one ``ism`` pass, so both own the folder as ``ism``.
+    """
     from mpralens.errors import InputError
-    from mpralens.ism.tracks import chrom_sizes, plot_top_regions, write_bigwigs
 
     if (args.out_tracks is None) != (args.out_figure is None):
         raise InputError("give both --out-tracks and --out-figure, or neither")
     if args.out_tracks is None:
+        return None
+    folder = Folder(args.out_tracks, "ism")
+    check_folder(folder)
+    return folder
+
+
+def _write_ism_outputs(table, args, sites, tracks_folder: Folder | None) -> None:
+    """Scores, and with --out-tracks/--out-figure the bigWigs and the figure, all or nothing."""
+    from mpralens.ism.tracks import chrom_sizes, plot_top_regions, write_bigwigs
+
+    if tracks_folder is None:
         with atomic_outputs(args.out_tsv) as (tsv,):
             write_tsv(table, tsv)
         return
-    with atomic_outputs(args.out_tsv, args.out_tracks, args.out_figure) as (tsv, tracks, fig):
+    with atomic_outputs(args.out_tsv, tracks_folder, args.out_figure) as (tsv, tracks, fig):
         write_tsv(table, tsv)
         # Tracks and figure from the numbers as written (8 significant digits), so that they are
         # the same whether the table was scored in one pass or merged from chunks.
@@ -80,6 +93,7 @@ def ism_cmd(args: argparse.Namespace) -> None:
     from mpralens.ism.run import chunk_of, ism_table, load_scorer, select_regions
     from mpralens.ism.windows import WindowScheme, build_contexts, region_table
 
+    tracks_folder = _tracks_folder(args)
     tiles = pd.read_csv(args.tiles, sep="\t")
     tile_length = int(tiles["sequence"].str.len().max())
     scorer = load_scorer(
@@ -112,7 +126,7 @@ def ism_cmd(args: argparse.Namespace) -> None:
             }
         )
     )
-    _write_ism_outputs(table, args, sites)
+    _write_ism_outputs(table, args, sites, tracks_folder)
 
 
 def _add_merge(p: argparse.ArgumentParser) -> None:
@@ -128,9 +142,10 @@ def _add_merge(p: argparse.ArgumentParser) -> None:
 @arguments(_add_merge)
 def ism_merge_cmd(args: argparse.Namespace) -> None:
     """Concatenate chunk tables (in chunk order) and write the per-data-set outputs."""
+    tracks_folder = _tracks_folder(args)
     sites = _read_sites(args)
     table = pd.concat([pd.read_csv(p, sep="\t") for p in args.scores], ignore_index=True)
-    _write_ism_outputs(table, args, sites)
+    _write_ism_outputs(table, args, sites, tracks_folder)
 
 
 def _add_variants(p: argparse.ArgumentParser) -> None:
@@ -193,6 +208,8 @@ def evaluate_ism_cmd(args: argparse.Namespace) -> None:
     """Evaluate one ISM map against the data set's annotations."""
     from mpralens.evaluate_ism import evaluate, plot_figures
 
+    outdir = Folder(args.outdir, "evaluate-ism")
+    check_folder(outdir)
     tf_sites = named_values(args.tf_sites, option="--tf-sites", form="CELL=BED")
     table = pd.read_csv(args.scores, sep="\t")
     summary, tables = evaluate(
@@ -205,9 +222,8 @@ def evaluate_ism_cmd(args: argparse.Namespace) -> None:
         n_bins=args.bins,
         seed=args.seed,
     )
-    names = list(EVAL_OUTPUTS)
-    with atomic_outputs(*(args.outdir / EVAL_OUTPUTS[n] for n in names)) as tmp:
-        paths = dict(zip(names, tmp, strict=True))
+    with atomic_outputs(outdir) as (tmp,):
+        paths = {name: tmp / file for name, file in EVAL_OUTPUTS.items()}
         paths["summary"].write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         write_tsv(tables.get("curves", pd.DataFrame()), paths["curves"])
         plot_figures(summary, tables, {k: str(v) for k, v in paths.items()})

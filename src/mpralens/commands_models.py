@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpralens.atomic import atomic_outputs
+from mpralens.atomic import Folder, atomic_outputs, check_folder, claimed_folder
 from mpralens.cli import arguments, command, json_object, named_values
 from mpralens.errors import InputError
 from mpralens.tables import write_tsv
@@ -23,17 +23,28 @@ def _add_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--outdir", required=True, type=Path)
 
 
-def _write_model_outputs(outdir: Path, test, pred: np.ndarray, model_name: str, save_model) -> None:
-    """Write test predictions, their metrics and the model, all or nothing."""
+# What train-cnn writes into --outdir while it trains (cnn/train.py: Lightning's checkpoints and
+# CSV logger), so that a rerun after a kill resumes in a folder it owns.
+CNN_TRAINING_STATE = (
+    "checkpoints/best.ckpt",
+    "checkpoints/last.ckpt",
+    "metrics.csv",
+    "hparams.yaml",
+)
+
+
+def _write_model_outputs(
+    outdir: Folder, test, pred: np.ndarray, model_name: str, save_model
+) -> None:
+    """Write test predictions, their metrics and the model into ``outdir``, all or nothing."""
     from mpralens.metrics import task_metrics
     from mpralens.training_data import prediction_table
 
     table = prediction_table(test, pred)
-    outs = (outdir / "predictions.tsv.gz", outdir / "metrics.tsv", outdir / model_name)
-    with atomic_outputs(*outs) as tmp:
-        write_tsv(table, tmp[0])
-        write_tsv(task_metrics(table), tmp[1])
-        save_model(tmp[2])
+    with atomic_outputs(outdir) as (tmp,):
+        write_tsv(table, tmp / "predictions.tsv.gz")
+        write_tsv(task_metrics(table), tmp / "metrics.tsv")
+        save_model(tmp / model_name)
 
 
 def _add_train_kmer(p: argparse.ArgumentParser) -> None:
@@ -50,6 +61,8 @@ def train_kmer_cmd(args: argparse.Namespace) -> None:
     from mpralens.kmer import fit_kmer
     from mpralens.training_data import load_training_data
 
+    outdir = Folder(args.outdir, "train-kmer")
+    check_folder(outdir)
     data = load_training_data(args.tiles, args.activity, args.splits)
     train, test = data.subset("train"), data.subset("test")
     model = fit_kmer(
@@ -63,7 +76,7 @@ def train_kmer_cmd(args: argparse.Namespace) -> None:
         seed=args.seed,
     )
     pred = model.predict(list(test.tiles["sequence"]))
-    _write_model_outputs(args.outdir, test, pred, "model.npz", model.save)
+    _write_model_outputs(outdir, test, pred, "model.npz", model.save)
 
 
 def _add_train_cnn(p: argparse.ArgumentParser) -> None:
@@ -93,6 +106,8 @@ def train_cnn_cmd(args: argparse.Namespace) -> None:
     from mpralens.cnn.train import CNNSettings, predict_tiles, train_cnn
     from mpralens.training_data import load_training_data
 
+    outdir = Folder(args.outdir, "train-cnn", keep=CNN_TRAINING_STATE)
+    check_folder(outdir)
     arch_kwargs = json_object(args.arch_kwargs, what="--arch-kwargs", key="models.cnn.arch_kwargs")
     devices = int(args.devices) if str(args.devices).isdigit() else args.devices
     if args.gpus < 0:
@@ -113,16 +128,19 @@ def train_cnn_cmd(args: argparse.Namespace) -> None:
     data = load_training_data(
         args.tiles, args.activity, args.splits, need=("train", "valid", "test")
     )
-    try:
-        trained = train_cnn(data, settings, args.outdir, dataset=args.dataset)
-    except TypeError as exc:
-        raise InputError(f"bad architecture settings: {exc}", key="models.cnn.arch_kwargs") from exc
+    with claimed_folder(outdir):
+        try:
+            trained = train_cnn(data, settings, outdir.path, dataset=args.dataset)
+        except TypeError as exc:
+            raise InputError(
+                f"bad architecture settings: {exc}", key="models.cnn.arch_kwargs"
+            ) from exc
     if trained is None:  # a data-parallel worker other than rank 0: rank 0 writes the outputs
         return
     best, net, spec = trained
     test = data.subset("test")
     pred = predict_tiles(net, spec, test)
-    _write_model_outputs(args.outdir, test, pred, "model.ckpt", lambda p: shutil.copyfile(best, p))
+    _write_model_outputs(outdir, test, pred, "model.ckpt", lambda p: shutil.copyfile(best, p))
 
 
 def _add_predict(p: argparse.ArgumentParser) -> None:

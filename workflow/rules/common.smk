@@ -13,6 +13,8 @@ check_config(config)
 
 DATASETS = sorted(config["datasets"])
 SIMULATED = [d for d in DATASETS if config["datasets"][d]["source"] == "simulate"]
+BARCODE_DATASETS = [d for d in DATASETS if config["datasets"][d]["barcodes"] == "keep"]
+SUMMED_DATASETS = [d for d in DATASETS if d not in BARCODE_DATASETS]
 # Conda environments, one per family of rules (paths relative to workflow/rules/).
 ENV_BASE = "../../envs/base.yaml"  # numerical stack: counts, k-mers, evaluation, downloads
 ENV_TORCH = "../../envs/torch.yaml"  # + PyTorch: CNN, ISM scoring, biophysical models
@@ -51,6 +53,11 @@ wildcard_constraints:
     digest="[0-9a-f]{12}",
     bds="|".join(BIO_DATASETS) or "NONE",
     model="|".join(BIO_MODELS) or "NONE",
+
+
+def datasets_pattern(names):
+    """Wildcard constraint matching exactly the data sets ``names`` (none when empty)."""
+    return "|".join(names) or "(?!)"
 
 
 def dataset_inputs(ds):
@@ -92,8 +99,8 @@ def import_flags(wildcards, input, output):
         str(p).startswith(counts_downloads(wildcards.ds)) for p in input.counts
     ):
         flags.append(f"--downloads {counts_downloads(wildcards.ds)}")
-    if ds["barcodes"] == "keep":
-        flags.append(f"--out-barcodes results/{wildcards.ds}/barcode_counts.parquet")
+    if "barcodes" in output.keys():
+        flags.append(f"--out-barcodes {output.barcodes}")
     return " ".join(flags)
 
 

@@ -7,6 +7,8 @@ rule import_counts:
     output:
         counts="results/{ds}/counts.parquet",
         tiles="results/{ds}/tiles.tsv.gz",
+    wildcard_constraints:
+        ds=datasets_pattern(SUMMED_DATASETS),
     params:
         flags=import_flags,
     log:
@@ -22,6 +24,16 @@ rule import_counts:
     shell:
         "mpralens import-counts --libraries {input.libraries} "
         "{params.flags} --out-counts {output.counts} --out-tiles {output.tiles} > {log} 2>&1"
+
+
+# Data sets with `barcodes: keep` also write the per-barcode table (normalize.method per_barcode).
+use rule import_counts as import_counts_barcodes with:
+    output:
+        counts="results/{ds}/counts.parquet",
+        tiles="results/{ds}/tiles.tsv.gz",
+        barcodes="results/{ds}/barcode_counts.parquet",
+    wildcard_constraints:
+        ds=datasets_pattern(BARCODE_DATASETS),
 
 
 rule normalize:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpralens.atomic import atomic_outputs
+from mpralens.atomic import Folder, atomic_outputs, check_folder
 from mpralens.biophysics.energies import KCAL_PER_KT
 from mpralens.sequences import one_hot
 
@@ -84,7 +84,12 @@ def thermodynamic_activity(x: np.ndarray, params: dict, dG_I: float) -> np.ndarr
 
 
 def simulate_sortseq(s: SortSeqSimulation, outdir: str | Path) -> None:
-    """Write ``sortseq_data.csv.gz`` and ``truth.json`` to ``outdir`` (all or nothing)."""
+    """Write ``sortseq_data.csv.gz`` and ``truth.json`` to ``outdir`` (all or nothing).
+
+    ``outdir`` is new, empty or an earlier sort-seq simulation's (:class:`mpralens.atomic.Folder`).
+    """
+    folder = Folder(outdir, "simulate-sortseq")
+    check_folder(folder)
     rng = np.random.default_rng(s.seed)
     params = true_parameters(s, rng)
     seqs = _mutagenise(s.n_variants, s.mutation_rate, rng)
@@ -115,7 +120,8 @@ def simulate_sortseq(s: SortSeqSimulation, outdir: str | Path) -> None:
             for k, p in params.items()
         },
     }
-    out = Path(outdir)
-    with atomic_outputs(out / "sortseq_data.csv.gz", out / "truth.json") as (data, tj):
-        df.to_csv(data, index=False, compression={"method": "gzip", "mtime": 0})
-        tj.write_text(json.dumps(truth, indent=1) + "\n")
+    with atomic_outputs(folder) as (tmp,):
+        df.to_csv(
+            tmp / "sortseq_data.csv.gz", index=False, compression={"method": "gzip", "mtime": 0}
+        )
+        (tmp / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")

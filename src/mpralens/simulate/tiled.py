@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpralens.atomic import atomic_outputs
+from mpralens.atomic import Folder, atomic_outputs, check_folder
 from mpralens.sequences import reverse_complement
 from mpralens.simulate.catalog import CATALOG, DECOY_NAMES
 from mpralens.tables import write_tsv
@@ -258,6 +258,8 @@ def _write_bigwig(path: Path, tracks: dict[str, np.ndarray]) -> None:
 def simulate_tiled(settings: TiledSimulation, outdir: str | Path) -> None:
     """Write a synthetic tiled-MPRA data set and its ground truth to ``outdir`` (all or nothing).
 
+    ``outdir`` is new, empty or an earlier simulation's (:class:`mpralens.atomic.Folder`).
+
     Layout written (Ernst site): ``SimDesign.sequences.txt``, ``coords_SimDesign_hg19.txt``,
     ``DNACOUNTS/``, ``HEPG2/``, ``K562/`` (one folder per cell), ``libraries.tsv``, ``genome.fa``
     (+ ``.fai``), ``conservation.bw``, ``tf_sites/<cell>.bed``, ``tss.bed``, ``settings.json`` and
@@ -266,6 +268,8 @@ def simulate_tiled(settings: TiledSimulation, outdir: str | Path) -> None:
     """
     import json
 
+    folder = Folder(outdir, "simulate-tiled")
+    check_folder(folder)
     s = settings
     rng = np.random.default_rng(s.seed)
     regions, lengths = _layout_genome(s, rng)
@@ -304,9 +308,7 @@ def simulate_tiled(settings: TiledSimulation, outdir: str | Path) -> None:
         for c, st in zip(regions["chrom"].to_numpy()[reg_rep], tile_start, strict=True)
     ]
 
-    (outdir_tmp,) = [Path(outdir)]
-    with atomic_outputs(outdir_tmp) as (tmp,):
-        tmp.mkdir(parents=True)
+    with atomic_outputs(folder) as (tmp,):
         (tmp / "truth").mkdir()
         (tmp / "tf_sites").mkdir()
         (tmp / "DNACOUNTS").mkdir()
