@@ -191,7 +191,7 @@ EVAL_OUTPUTS = {
 @arguments(_add_evaluate)
 def evaluate_ism_cmd(args: argparse.Namespace) -> None:
     """Evaluate one ISM map against the data set's annotations."""
-    from mpralens.evaluate_ism import evaluate, plot_figures
+    from mpralens.evaluate_ism import evaluate, plot_figures, summary_json
 
     tf_sites = named_values(args.tf_sites, option="--tf-sites", form="CELL=BED")
     table = pd.read_csv(args.scores, sep="\t")
@@ -204,10 +204,11 @@ def evaluate_ism_cmd(args: argparse.Namespace) -> None:
         reference=_reference(args.reference) if args.reference else None,
         n_bins=args.bins,
         seed=args.seed,
+        scores_path=args.scores,
     )
     names = list(EVAL_OUTPUTS)
     with atomic_outputs(*(args.outdir / EVAL_OUTPUTS[n] for n in names)) as tmp:
         paths = dict(zip(names, tmp, strict=True))
-        paths["summary"].write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        paths["summary"].write_text(summary_json(summary))
         write_tsv(tables.get("curves", pd.DataFrame()), paths["curves"])
         plot_figures(summary, tables, {k: str(v) for k, v in paths.items()})
