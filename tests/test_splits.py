@@ -6,12 +6,13 @@ from mpralens.splits import check_no_straddle, make_splits
 
 
 def _tiles(n_regions=50, n_tiles=5):
+    # Regions 1 kb apart, tiles of 145 bp at 5-bp steps: no two regions overlap.
     rows = [
-        (f"R_{r}_{t}", f"R_{r}", f"chr{1 + r % 20}")
+        (f"R_{r}_{t}", f"R_{r}", f"chr{1 + r % 20}", 1000 * r + 5 * t, 1000 * r + 5 * t + 145)
         for r in range(n_regions)
         for t in range(n_tiles)
     ]
-    return pd.DataFrame(rows, columns=["tile_id", "region_id", "chrom"])
+    return pd.DataFrame(rows, columns=["tile_id", "region_id", "chrom", "start", "end"])
 
 
 def test_region_split_fractions_and_no_straddle():

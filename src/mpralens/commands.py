@@ -56,6 +56,7 @@ def _add_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sequences", type=Path, help="ernst layout: *.sequences.txt")
     p.add_argument("--tile-step", type=int, default=5)
     p.add_argument("--tile-length", type=int, default=145)
+    p.add_argument("--tile-ids", choices=["sharpr", "coords"], default="sharpr")
     p.add_argument("--out-counts", required=True, type=Path, help="counts.parquet")
     p.add_argument("--out-tiles", required=True, type=Path, help="tiles.tsv.gz")
     p.add_argument("--out-barcodes", type=Path, help="keep barcodes: barcode_counts.parquet")
@@ -79,6 +80,7 @@ def import_counts_cmd(args: argparse.Namespace) -> None:
         tile_length=args.tile_length,
         keep_barcodes=args.out_barcodes is not None,
         downloads=args.downloads,
+        tile_ids=args.tile_ids,
     )
     write_imported(
         result,

@@ -206,7 +206,7 @@ EVAL_OUTPUTS = {
 @arguments(_add_evaluate)
 def evaluate_ism_cmd(args: argparse.Namespace) -> None:
     """Evaluate one ISM map against the data set's annotations."""
-    from mpralens.evaluate_ism import evaluate, plot_figures
+    from mpralens.evaluate_ism import evaluate, plot_figures, summary_json
 
     outdir = Folder(args.outdir, "evaluate-ism")
     check_folder(outdir)
@@ -221,9 +221,10 @@ def evaluate_ism_cmd(args: argparse.Namespace) -> None:
         reference=_reference(args.reference) if args.reference else None,
         n_bins=args.bins,
         seed=args.seed,
+        scores_path=args.scores,
     )
     with atomic_outputs(outdir) as (tmp,):
         paths = {name: tmp / file for name, file in EVAL_OUTPUTS.items()}
-        paths["summary"].write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        paths["summary"].write_text(summary_json(summary))
         write_tsv(tables.get("curves", pd.DataFrame()), paths["curves"])
         plot_figures(summary, tables, {k: str(v) for k, v in paths.items()})

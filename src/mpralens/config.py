@@ -27,6 +27,7 @@ def check_config(config: dict[str, Any]) -> None:
         raise InputError("nothing to run; add a data set under 'datasets'", key="datasets")
     for name, ds in config["datasets"].items():
         if ds.get("source", "files") == "simulate":
+            check_design(config, name)
             check_ism(config, name)
             continue
         required = ["coords", "libraries"] + (
@@ -46,6 +47,7 @@ def check_config(config: dict[str, Any]) -> None:
                 continue
             elif not Path(entry).is_file():
                 raise InputError(f"file {entry} does not exist", key=f"datasets.{name}.{key}")
+        check_design(config, name)
         check_ism(config, name)
         if (
             config.get("normalize", {}).get("method") == "per_barcode"
@@ -73,6 +75,45 @@ def check_validation_split(config: dict[str, Any]) -> None:
             "least one chromosome",
             key="split.valid_chromosomes",
         )
+
+
+def check_design(config: dict[str, Any], name: str) -> None:
+    """Check that the tile-ID scheme fits the coordinates and every ``tf_sites`` key is a cell."""
+    ds = config["datasets"][name]
+    simulated = ds.get("source", "files") == "simulate"
+    if ds.get("tile_ids", "sharpr") == "coords":
+        if simulated:
+            raise InputError(
+                "tile_ids: coords needs a coords file with one row per tile; simulated data sets "
+                "use Sharpr IDs (the default tile_ids: sharpr)",
+                key=f"datasets.{name}.tile_ids",
+            )
+        if ds.get("coords") == "from_ids":
+            raise InputError(
+                "coords: from_ids derives regions from Sharpr scale-up IDs; with tile_ids: coords "
+                "give a coords file with one row per tile",
+                key=f"datasets.{name}.coords",
+            )
+    if not ds.get("tf_sites"):
+        return
+    if simulated:
+        from mpralens.simulate.tiled import TiledSimulation
+
+        cells = list(ds.get("simulate", {}).get("cells", TiledSimulation().cells))
+        source = "the simulator's cells setting"
+    else:
+        from mpralens.libraries import read_library_sheet
+
+        sheet = read_library_sheet(ds["libraries"], check_files=False)
+        cells = sorted(set(sheet.loc[sheet["molecule"] == "RNA", "cell"]))
+        source = f"the cell column of {ds['libraries']}"
+    for cell in ds["tf_sites"]:
+        if cell not in cells:
+            raise InputError(
+                f"cell {cell!r} names no task's cell; the data set's cells are "
+                f"{', '.join(cells)} ({source})",
+                key=f"datasets.{name}.tf_sites.{cell}",
+            )
 
 
 def check_ism(config: dict[str, Any], name: str) -> None:

@@ -19,7 +19,16 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 
-from mpralens.design import FROM_IDS, build_tiles, coords_from_ids, read_coords, read_sequences
+from mpralens.design import (
+    COORDS_KEY,
+    FROM_IDS,
+    IDS_KEY,
+    TILE_ID_SCHEMES,
+    build_tiles,
+    coords_from_ids,
+    read_coords,
+    read_sequences,
+)
 from mpralens.errors import InputError
 from mpralens.libraries import read_library_sheet
 from mpralens.sequences import check_bases
@@ -130,6 +139,7 @@ def import_counts(
     tile_length: int = 145,
     keep_barcodes: bool = False,
     downloads: str | PathLike[str] | None = None,
+    tile_ids: str = "sharpr",
 ) -> ImportedCounts:
     """Import a data set's counts, in either layout, into one tile x library table.
 
@@ -141,7 +151,8 @@ def import_counts(
         The library sheet (:mod:`mpralens.libraries`).
     coords
         Sharpr coords file (per tile or per region), or ``"from_ids"`` to derive region
-        coordinates from scale-up tile IDs (:func:`mpralens.design.coords_from_ids`).
+        coordinates from scale-up tile IDs (:func:`mpralens.design.coords_from_ids`); with
+        ``tile_ids="coords"`` a file with one row per tile.
     sequences
         Ernst layout only: ``*.sequences.txt``.
     tile_step, tile_length
@@ -150,7 +161,20 @@ def import_counts(
         Also return per-barcode counts.
     downloads
         Folder of the count files the sheet gives as URLs.
+    tile_ids
+        Tile-ID scheme, ``"sharpr"`` or ``"coords"`` (:mod:`mpralens.design`).
     """
+    if tile_ids not in TILE_ID_SCHEMES:
+        raise InputError(
+            f"unknown tile_ids scheme {tile_ids!r}; expected {' or '.join(TILE_ID_SCHEMES)}",
+            key=IDS_KEY,
+        )
+    if tile_ids == "coords" and str(coords) == FROM_IDS:
+        raise InputError(
+            "coords: from_ids derives regions from Sharpr scale-up IDs; with tile_ids: coords "
+            "give a coords file with one row per tile",
+            key=COORDS_KEY,
+        )
     sheet = read_library_sheet(libraries, downloads=downloads)
     if layout == "ernst":
         if sequences is None:
@@ -171,7 +195,7 @@ def import_counts(
             long, seqs = read_geo_counts(path)
             if design_seqs is None:
                 check_bases(seqs["sequence"], path=path, first_line=2, length=tile_length)
-                design_seqs = seqs[["tile_id", "sequence"]]
+                design_seqs = seqs[["tile_id", "sequence", "line"]]
                 design_path = path
             else:
                 _check_same_sequences(design_seqs, seqs, path)
@@ -183,7 +207,11 @@ def import_counts(
     assert design_seqs is not None
     if str(coords) == FROM_IDS:
         coord_table = coords_from_ids(
-            design_seqs["tile_id"], tile_length=tile_length, tile_step=tile_step, path=design_path
+            design_seqs["tile_id"],
+            tile_length=tile_length,
+            tile_step=tile_step,
+            path=design_path,
+            lines=design_seqs["line"].to_numpy(),
         )
     else:
         coord_table = read_coords(coords)
@@ -193,6 +221,7 @@ def import_counts(
         tile_step=tile_step,
         sequences_path=design_path,
         coords_path=coords,
+        tile_ids=tile_ids,
     )
     design_ids = pd.Index(tiles["tile_id"].to_numpy(dtype=object))
     wide = {}

@@ -7,6 +7,8 @@ shown, written as ``summary.json``) and the tables behind the figures.
 
 from __future__ import annotations
 
+import json
+import math
 from os import PathLike
 
 import numpy as np
@@ -14,7 +16,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from mpralens import evaluation as ev
-from mpralens.ism.tracks import read_intervals
+from mpralens.errors import InputError
 
 TSS_MAX = 2000  # bp upstream of a TSS drawn in Fig 9 bottom
 TSS_BIN = 100
@@ -57,23 +59,39 @@ def evaluate(
     reference: pd.DataFrame | None = None,
     n_bins: int = ev.N_BINS,
     seed: int = 0,
+    scores_path: str | PathLike[str] | None = None,
 ) -> tuple[dict, dict[str, pd.DataFrame]]:
     """Evaluate per-base ISM scores (the ``ism`` rule's table) against the annotations given.
 
     Parameters
     ----------
+    tf_sites
+        TF-site BED per cell name; every cell must own a task (:func:`evaluation.cell_of`).
     reference
         Per-base reference scores ``region_id, offset, value`` and optionally ``task`` (Sharpr
         scores, or the simulator's per-base truth), for Fig 7.
+    scores_path
+        Where ``table`` came from, for messages.
 
     Returns
     -------
     tuple
-        ``summary`` and ``{"curves", "reference", "tf", "tss"}`` tables (empty when not computed).
+        ``summary`` (JSON-ready: an undefined statistic is ``None``, never NaN) and
+        ``{"curves", "reference", "tf", "tss"}`` tables (empty when not computed).
     """
     rng = np.random.default_rng(seed)
     t = table[table["n_windows"] > 0].dropna(subset=["score"]).reset_index(drop=True)
+    all_tasks = sorted(table["task"].astype(str).unique())
     tasks = sorted(t["task"].unique())
+    if not tasks or len(tasks) < len(all_tasks):
+        empty = [k for k in all_tasks if k not in tasks]
+        what = f"task(s) {', '.join(empty)} have" if tasks else "the scores have"
+        raise InputError(
+            f"{what} no scored base ({len(table)} rows, none of them with n_windows > 0 and a "
+            "score): nothing to evaluate",
+            path=scores_path,
+        )
+    cell_tasks = _cell_tasks(tasks, tf_sites or {})
     summary: dict = {
         "bases": int(t.groupby("task").size().min()) if len(t) else 0,
         "n_bins": n_bins,
@@ -91,11 +109,20 @@ def evaluate(
         conserved = ev.conservation_labels(conservation, chrom, pos, threshold=threshold)
         labels["conservation"] = dict.fromkeys(tasks, conserved)
     if tf_sites:
-        sites = {c: read_intervals(p) for c, p in tf_sites.items()}
-        cell_labels = {c: ev.interval_labels(chrom, pos, s) for c, s in sites.items()}
-        labels["tf_sites"] = {
-            k: cell_labels[ev.cell_of(k)] for k in tasks if ev.cell_of(k) in cell_labels
+        sites = {c: ev.read_annotation(p, chrom) for c, p in tf_sites.items()}
+        cell_labels = {
+            c: ev.annotation_labels(
+                tf_sites[c],
+                chrom,
+                pos,
+                what=f"TF-site BED of cell {c}",
+                option=f"--tf-sites {c}=",
+                key=f"datasets.<name>.tf_sites.{c}",
+                intervals=s,
+            )
+            for c, s in sites.items()
         }
+        labels["tf_sites"] = {k: cell_labels[c] for c, ks in cell_tasks.items() for k in ks}
     for annotation, per_task in labels.items():
         for task, lab in per_task.items():
             ok = wide[task].notna().to_numpy()
@@ -106,10 +133,64 @@ def evaluate(
     if reference is not None:
         tables["reference"] = _against_reference(t, reference, summary)
     if tf_sites:
-        tables["tf"] = _per_tf(wide, tasks, sites, summary)
+        tables["tf"] = _per_tf(wide, cell_tasks, sites, summary)
     if tss is not None:
-        tables["tss"] = _tss_profile(wide, tasks, ev.read_tss(tss), summary)
-    return summary, tables
+        tables["tss"] = _tss_profile(wide, tasks, _read_tss(tss, chrom), summary)
+    return json_ready(summary), tables
+
+
+def _cell_tasks(tasks: list[str], tf_sites: dict) -> dict[str, list[str]]:
+    """Return the tasks of each annotated cell; a cell that owns no task is an error."""
+    owner = {k: ev.cell_of(k, tf_sites) for k in tasks}
+    out = {c: [k for k in tasks if owner[k] == c] for c in tf_sites}
+    for c, ks in out.items():
+        if not ks:
+            raise InputError(
+                f"the TF-site BED is given for cell {c!r} (--tf-sites {c}=...), which names no "
+                f"task's cell: the ISM scores' tasks are {', '.join(tasks)} "
+                "(a task <cell>_<promoter> belongs to the longest cell name it starts with)",
+                path=tf_sites[c],
+                key=f"datasets.<name>.tf_sites.{c}",
+            )
+    return out
+
+
+def _read_tss(path, chrom: np.ndarray) -> pd.DataFrame:
+    """Read the TSS BED, chromosomes renamed to the scores'; none on a scored one: error."""
+    tss = ev.read_tss(path)
+    mapping = ev.chromosome_map(tss["chrom"].unique(), pd.unique(chrom), path=path)
+    if mapping:
+        tss = tss.assign(chrom=tss["chrom"].replace(mapping))
+    if not tss["chrom"].isin(pd.unique(chrom)).any():
+        raise ev.no_overlap_error(
+            path,
+            tss["chrom"],
+            chrom,
+            what="TSS BED",
+            option="--tss",
+            key="datasets.<name>.tss",
+            mapped=True,
+            covers="has a TSS on the chromosome of",
+        )
+    return tss
+
+
+def json_ready(value):
+    """``value`` with every non-finite float (NaN, inf) replaced by ``None`` (JSON null)."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def summary_json(summary: dict) -> str:
+    """``summary.json`` text: strict JSON (undefined statistics are ``null``, never NaN)."""
+    return json.dumps(json_ready(summary), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def _against_reference(t: pd.DataFrame, reference: pd.DataFrame, summary: dict) -> pd.DataFrame:
@@ -125,13 +206,10 @@ def _against_reference(t: pd.DataFrame, reference: pd.DataFrame, summary: dict) 
     return j[["region_id", "offset", "task", "score", "value"]]
 
 
-def _per_tf(wide, tasks, sites, summary) -> pd.DataFrame:
+def _per_tf(wide, cell_tasks, sites, summary) -> pd.DataFrame:
     rows = []
     for cell, s in sites.items():
-        cell_tasks = [k for k in tasks if ev.cell_of(k) == cell]
-        if not cell_tasks:
-            continue
-        score = wide[cell_tasks].mean(axis=1).to_numpy()
+        score = wide[cell_tasks[cell]].mean(axis=1).to_numpy()
         hits = ev.site_names(wide["chrom"].to_numpy(), wide["pos"].to_numpy(), s)
         means = (
             pd.DataFrame({"name": hits["name"], "score": score[hits["row"].astype(int)]})
@@ -191,6 +269,11 @@ def _median_distance(profile: pd.DataFrame, column: str) -> float:
     return float(profile["bin_start"].to_numpy()[np.searchsorted(c, c[-1] / 2)] + TSS_BIN / 2)
 
 
+def _fmt(value) -> str:
+    """Format a statistic for a figure: two decimals, or ``n/a`` when undefined (None/NaN)."""
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.2f}"
+
+
 def plot_figures(summary: dict, tables: dict[str, pd.DataFrame], paths: dict[str, str]) -> None:
     """Figs 7, 8, 9 top and 9 bottom (a placeholder panel says when an input is missing)."""
     import matplotlib
@@ -218,7 +301,7 @@ def plot_figures(summary: dict, tables: dict[str, pd.DataFrame], paths: dict[str
             g = ref[ref["task"] == task]
             ax.hexbin(g["value"], g["score"], gridsize=40, bins="log", mincnt=1, cmap="viridis")
             rho = summary["tasks"][task]["reference"]["spearman"]
-            ax.set_title(f"{task}\nSpearman {rho:.2f}", fontsize=9)
+            ax.set_title(f"{task}\nSpearman {_fmt(rho)}", fontsize=9)
             ax.set_xlabel("reference per-base score")
         axes[0][0].set_ylabel("ISM score")
         save(fig, paths["fig7"])
@@ -239,7 +322,7 @@ def plot_figures(summary: dict, tables: dict[str, pd.DataFrame], paths: dict[str
                     g["mean_label"],
                     ".",
                     ms=2,
-                    label=f"{task} (rho, bins >= 0: {rho:.2f})",
+                    label=f"{task} (rho, bins >= 0: {_fmt(rho)})",
                 )
             ax.set_xlabel("mean ISM score of the quantile bin")
             ax.set_ylabel(f"fraction of bases: {ann.replace('_', ' ')}")
@@ -249,7 +332,7 @@ def plot_figures(summary: dict, tables: dict[str, pd.DataFrame], paths: dict[str
         missing(paths["fig8"], "conservation track or TF-site BEDs")
 
     tf = summary.get("tf_by_cell")
-    if tf:
+    if tf and tf["mean_score"]:
         a, b = tf["cells"]
         fig, ax = plt.subplots(figsize=(4.6, 4.3))
         xs = [v[a] for v in tf["mean_score"].values()]
@@ -264,7 +347,8 @@ def plot_figures(summary: dict, tables: dict[str, pd.DataFrame], paths: dict[str
         ax.set_ylabel(f"mean ISM score at {b} sites ({b} tasks)")
         save(fig, paths["fig9_tf"])
     else:
-        missing(paths["fig9_tf"], "TF-site BEDs for two cell types")
+        what = "TF with sites in both cell types" if tf else "TF-site BEDs for two cell types"
+        missing(paths["fig9_tf"], what)
 
     prof = tables.get("tss")
     if prof is not None and len(prof):

@@ -92,6 +92,7 @@ def import_flags(wildcards, input, output):
     tile_length, tile_step = dataset_geometry(config, wildcards.ds)
     layout = "ernst" if wildcards.ds in SIMULATED else ds["layout"]
     flags = [f"--layout {layout}", f"--tile-length {tile_length}", f"--tile-step {tile_step}"]
+    flags.append(f"--tile-ids {ds.get('tile_ids', 'sharpr')}")
     flags.append(f"--coords {input.coords}" if "coords" in input.keys() else "--coords from_ids")
     if "sequences" in input.keys():
         flags.append(f"--sequences {input.sequences}")

@@ -68,9 +68,13 @@ def read_intervals(path: str | PathLike[str]) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", path=path)
-    head = pd.read_csv(path, sep="\t", nrows=1, header=None)
+    try:
+        head = pd.read_csv(path, sep="\t", nrows=1, header=None, dtype=str)
+    except pd.errors.EmptyDataError:
+        raise InputError("file is empty; expected intervals chrom start end", path=path) from None
     if str(head.iloc[0, 0]) in ("chrom", "region_id"):
-        df = pd.read_csv(path, sep="\t")
+        # Chromosome names stay text ("1", not the integer 1), as in the BED branch.
+        df = pd.read_csv(path, sep="\t", dtype={"chrom": str})
         if not {"chrom", "start", "end"} <= set(df.columns):
             raise InputError("a headed sites table needs columns chrom, start, end", path=path)
         name = df["tf"] if "tf" in df.columns else df.get("name", pd.Series([""] * len(df)))
