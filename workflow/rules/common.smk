@@ -2,10 +2,8 @@
 import json
 from pathlib import Path
 
-import yaml
-
 from mpralens.biophysics.profile import fits_per_restart
-from mpralens.biophysics.spec import parse_spec
+from mpralens.biophysics.spec import load_spec
 from mpralens.config import check_config, dataset_geometry, dataset_paths, download_entry
 from mpralens.libraries import read_library_sheet
 
@@ -193,8 +191,7 @@ def get_model_spec(wildcards):
 def biophysics_fits_per_restart(wildcards):
     """Fits one restart of a biophysical model makes (``fits_per_restart``: the profile's grid
     points and one at its minimum for a thermodynamic model with interactions, else 1)."""
-    raw = yaml.safe_load(Path(get_model_spec(wildcards)).read_text())
-    spec = parse_spec(wildcards.model, raw)
+    spec = load_spec(get_model_spec(wildcards), wildcards.model)
     return fits_per_restart(spec, BIO["fit"]["interaction_grid"])
 
 
