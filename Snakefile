@@ -2,14 +2,26 @@
 # This file only loads and validates the config, includes one .smk per stage and defines `all`.
 from snakemake.utils import min_version, validate
 
+from mpralens.yaml_files import workflow_config
+
 min_version("9.0")
 
+DEFAULT_CONFIG = "config/config.yaml"
+# Snakemake has read the config files leniently (a repeated key silently drops a block) and the
+# nested values of --config as strings; rebuild the config strictly from the same sources, so a
+# bad file stops here naming its line and `--config 'models={cnn: {max_epochs: 3}}'` means what
+# it would in a config file (config/README.md, "Overriding values on the command line").
+CONFIG_FILES = [str(f) for f in workflow.overwrite_configfiles]
+if not CONFIG_FILES and not workflow.config_settings.replace_workflow_config:
+    CONFIG_FILES = [DEFAULT_CONFIG]
+MERGED_CONFIG = workflow_config(CONFIG_FILES, workflow.config_settings.config)
+if CONFIG_FILES == [DEFAULT_CONFIG]:
 
-if not config:
-
-    configfile: "config/config.yaml"
+    configfile: DEFAULT_CONFIG  # recorded for the report; replaced by MERGED_CONFIG below
 
 
+config.clear()
+config.update(MERGED_CONFIG)
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

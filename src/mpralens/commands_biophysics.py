@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
 from mpralens.atomic import Folder, atomic_outputs, check_folder
 from mpralens.cli import arguments, build_settings, command, json_object
-from mpralens.errors import InputError
 
 
 def _add_fit(p: argparse.ArgumentParser) -> None:
@@ -27,23 +24,11 @@ def fit_biophysical_cmd(args: argparse.Namespace) -> None:
     from mpralens.biophysics.data import read_sortseq
     from mpralens.biophysics.fit import FitSettings, fit_sortseq, information
     from mpralens.biophysics.outputs import write_fit
-    from mpralens.biophysics.spec import parse_spec
+    from mpralens.biophysics.spec import load_spec
 
     outdir = Folder(args.outdir, "fit-biophysical")
     check_folder(outdir)  # before the fit, which takes minutes
-    name = args.name or args.model_spec.stem
-    try:
-        raw = yaml.safe_load(args.model_spec.read_text())
-    except FileNotFoundError as exc:
-        raise InputError("model spec not found", path=args.model_spec) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({exc})", path=args.model_spec) from exc
-    if not isinstance(raw, dict):
-        raise InputError("a model spec is a YAML mapping", path=args.model_spec)
-    try:
-        spec = parse_spec(name, raw)
-    except InputError as exc:  # name the spec file as well as the key
-        raise InputError(exc.message, path=args.model_spec, key=exc.key) from exc
+    spec = load_spec(args.model_spec, args.name or args.model_spec.stem)
     values = json_object(args.settings_json, what="--settings-json", key="biophysics.fit")
     settings = build_settings(FitSettings, values, what="fit", key="biophysics.fit")
     data = read_sortseq(args.data, length=spec.length, n_bins=spec.bins)

@@ -48,6 +48,8 @@ def check_config(config: dict[str, Any]) -> None:
             elif not Path(entry).is_file():
                 raise InputError(f"file {entry} does not exist", key=f"datasets.{name}.{key}")
         check_design(config, name)
+        if isinstance(ds.get("genome"), str):
+            check_genome(ds["genome"], key=f"datasets.{name}.genome")
         check_ism(config, name)
         if (
             config.get("normalize", {}).get("method") == "per_barcode"
@@ -114,6 +116,20 @@ def check_design(config: dict[str, Any], name: str) -> None:
                 f"{', '.join(cells)} ({source})",
                 key=f"datasets.{name}.tf_sites.{cell}",
             )
+
+
+def check_genome(path: str, *, key: str) -> None:
+    """Check a local genome FASTA now, before anything trains (ISM needs it only at the end).
+
+    Cheap once indexed; the first time, one pass over the FASTA checks it and writes its index
+    (:func:`mpralens.sequences.index_fasta`). A downloaded genome is checked where it is used.
+    """
+    from mpralens.sequences import index_fasta
+
+    try:
+        index_fasta(path)
+    except InputError as exc:
+        raise InputError(exc.message, path=exc.path, line=exc.line, key=key) from exc
 
 
 def check_ism(config: dict[str, Any], name: str) -> None:

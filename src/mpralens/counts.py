@@ -32,7 +32,15 @@ from mpralens.design import (
 from mpralens.errors import InputError
 from mpralens.libraries import read_library_sheet
 from mpralens.sequences import check_bases
-from mpralens.tables import check_unique, member, read_tsv, to_int, write_tsv
+from mpralens.tables import (
+    INT64_MAX,
+    check_int64,
+    check_unique,
+    member,
+    read_tsv,
+    to_int,
+    write_tsv,
+)
 
 
 @dataclass
@@ -111,6 +119,7 @@ def read_geo_counts(path: str | PathLike[str]) -> tuple[pd.DataFrame, pd.DataFra
         raise InputError(
             f"count must be {what}, found {v!r}", path=path, line=first + int(row_of[j])
         )
+    check_int64(flat["value"], what="count", path=path, lines=first + row_of)
     barcode = np.concatenate([np.arange(1, k + 1) for k in n_bc]).astype(np.int64)
     long = pd.DataFrame(
         {
@@ -228,6 +237,7 @@ def import_counts(
     barcode_tables = []
     for lib, (long, ids, path) in per_lib.items():
         _check_same_tiles(design_ids, ids, path, design_path)
+        _check_total_fits(long, ids, path)
         summed = long.groupby("tile_id", sort=False)["count"].sum()
         wide[lib] = summed.reindex(design_ids).to_numpy(dtype=np.int64)
         if keep_barcodes:
@@ -286,6 +296,25 @@ def _check_same_tiles(design_ids: pd.Index, ids: pd.DataFrame, path, design_path
             f"tile {design_ids[int(np.flatnonzero(~seen)[0])]!r} of the design "
             f"({design_path}) has no counts in this file ({int((~seen).sum())} tiles missing)",
             path=path,
+        )
+
+
+def _check_total_fits(long: pd.DataFrame, ids: pd.DataFrame, path) -> None:
+    """Refuse a library whose counts sum past int64: its per-tile and total sums would wrap."""
+    counts = long["count"].to_numpy()
+    if counts.size == 0 or int(counts.max()) * counts.size <= INT64_MAX:
+        return  # cannot overflow; the exact check below costs a pass over the table
+    # Python integers are exact at any size (float64 is not, near 2^63); this path is rare.
+    per_tile = long["count"].astype(object).groupby(long["tile_id"], sort=False).sum()
+    totals = np.cumsum(per_tile.reindex(ids["tile_id"]).to_numpy(dtype=object))
+    over = np.flatnonzero(totals > INT64_MAX)
+    if over.size:
+        i = int(over[0])
+        raise InputError(
+            f"the counts of this file sum past the 64-bit integer range ({INT64_MAX:.2e}) at "
+            f"tile {ids['tile_id'].iloc[i]!r}; no sequencing run gives that many reads",
+            path=path,
+            line=int(ids["line"].iloc[i]),
         )
 
 

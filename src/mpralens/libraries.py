@@ -10,6 +10,8 @@ A task is ``<cell>_<promoter>``; tasks may have different numbers of RNA replica
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -21,6 +23,7 @@ from mpralens.errors import InputError
 from mpralens.tables import check_unique, read_tsv, to_int
 
 SHEET_COLUMNS = ["library", "molecule", "cell", "promoter", "replicate", "path"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ def read_library_sheet(
         for i, p in enumerate(resolved):
             if not Path(p).is_file():
                 raise InputError(f"count file {p} does not exist", path=path, line=first + i)
+    _warn_shared_files(df, [u or os.path.realpath(p) for p, u in zip(resolved, urls, strict=True)])
     out = df[SHEET_COLUMNS].copy()
     out["replicate"] = replicate
     out["path"] = resolved
@@ -117,6 +121,40 @@ def read_library_sheet(
     out.attrs.update(df.attrs)
     pair_libraries(out, sheet_path=path)  # fail early on unpairable sheets
     return out
+
+
+def _warn_shared_files(df: pd.DataFrame, files: list[str]) -> None:
+    """Warn (one line) when two libraries of the sheet read the same count file.
+
+    A copy-paste slip, not an error the reader can prove: the run still works, but two
+    replicates of one file agree perfectly (replicate Pearson 1.0, weights that trust them) and a
+    DNA and an RNA library of one file give log ratios of 0.
+    """
+    keys = pd.Series(files)
+    shared = keys.duplicated(keep=False).to_numpy()
+    if not shared.any():
+        return
+    first = df.attrs["first_line"]
+    file = keys[shared].iloc[0]
+    rows = np.flatnonzero((keys == file).to_numpy())
+    names = " and ".join(f"{df['library'].iloc[i]!r} (line {first + i})" for i in rows)
+    molecules = set(df["molecule"].iloc[rows])
+    effect = (
+        "their replicate Pearson will be 1.0"
+        if len(molecules) == 1
+        else "their RNA/DNA log ratios will be 0"
+    )
+    others = keys[shared].nunique() - 1
+    more = f" ({others} more count file(s) are listed twice)" if others else ""
+    log.warning(
+        "%s:%d: libraries %s read the same count file %s; %s. Check the sheet's paths%s",
+        df.attrs["path"],
+        first + int(rows[1]),
+        names,
+        file,
+        effect,
+        more,
+    )
 
 
 def pair_libraries(sheet: pd.DataFrame, *, sheet_path: str | PathLike[str] = "library sheet"):

@@ -2,6 +2,11 @@
 
 One reader for headerless and headed TSV files keeps every parser's checks alike: the expected
 columns, no empty file, no missing fields, integers where integers are expected, no duplicate IDs.
+
+What spreadsheets and other platforms add to a table is read as the same table: a UTF-8 byte-order
+mark, CRLF or CR-only (old Mac) line endings, and a tab at the end of a line (an empty last field
+that no column claims: exported sheets often end every line with one). An empty last field is
+kept when a column does claim it (a library sheet's empty ``sha256`` or ``cell``).
 """
 
 from __future__ import annotations
@@ -54,13 +59,15 @@ def read_tsv(
     if not path.exists():
         raise InputError("file not found", path=path)
     data = _read_bytes(path)
-    widths = _field_counts(data)
-    widths = widths[skip_lines:]
-    if widths.size == 0:
+    widths, trailing, ends = _field_counts(data)
+    if widths.size <= skip_lines:
         raise InputError("file is empty" if not skip_lines else "file has no data rows", path=path)
     first_line = skip_lines + (2 if header else 1)
+    first_body = first_line - 1  # 0-based index of the first data line
     if header:
-        head = data.split(b"\n", skip_lines + 1)[skip_lines].decode().rstrip("\r").split("\t")
+        head = data.split(b"\n", skip_lines + 1)[skip_lines].decode().split("\t")
+        if len(head) > 1 and head[-1] == "":  # a trailing tab names no column
+            head = head[:-1]
         missing = [c for c in columns if c not in head]
         if missing:
             raise InputError(
@@ -68,12 +75,20 @@ def read_tsv(
                 path=path,
                 line=skip_lines + 1,
             )
-        body, need = widths[1:], len(head)
-        if body.size == 0:
+        need = len(head)
+        if widths.size <= first_body:
             raise InputError("file has a header but no data rows", path=path)
     else:
-        body = widths
-        need = max(int(widths[0]), len(columns) if min_columns is None else min_columns)
+        first = int(widths[first_body] - trailing[first_body])
+        need = max(first, len(columns) if min_columns is None else min_columns)
+    body, trailing, ends = widths[first_body:], trailing[first_body:], ends[first_body:]
+    # A line one field too long whose extra last field is empty ends in a tab: drop that tab.
+    strip = trailing & (body == need + 1)
+    if strip.any():
+        keep = np.ones(len(data), dtype=bool)
+        keep[ends[strip] - 1] = False
+        data = np.frombuffer(data, dtype=np.uint8)[keep].tobytes()
+        body = body - strip
     bad = np.flatnonzero(body != need)
     if bad.size:
         i = int(bad[0])
@@ -119,13 +134,27 @@ def _read_bytes(path: Path) -> bytes:
         ) from exc
     except UnicodeDecodeError as exc:
         raise InputError("file is not text (UTF-8)", path=path) from exc
+    return normalize_text(data)
+
+
+def normalize_text(data: bytes) -> bytes:
+    """Drop a UTF-8 byte-order mark and turn CRLF and CR-only line ends into LF.
+
+    Line numbers stay those an editor shows: each CR-only line end still ends one line.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return data
 
 
-def _field_counts(data: bytes) -> np.ndarray:
-    """Tab-separated fields per line (vectorised; a blank line counts as 1 field).
+def _field_counts(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per line of LF-ended ``data``: tab-separated fields, whether it ends in a tab, its end.
 
-    Trailing blank lines are dropped; blank lines inside stay, to be reported with their number.
+    Vectorised; a blank line counts as 1 field. Trailing blank lines are dropped; blank lines
+    inside stay, to be reported with their number. ``end`` is the byte offset of the line's LF
+    (or of the end of the data).
     """
     buf = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(buf == 10)
@@ -134,12 +163,12 @@ def _field_counts(data: bytes) -> np.ndarray:
     starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
     tab_pos = np.flatnonzero(buf == 9)
     widths = np.searchsorted(tab_pos, ends) - np.searchsorted(tab_pos, starts) + 1
-    length = ends - starts - ((ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13))
-    blank = length == 0
+    trailing = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 9)
+    blank = ends == starts
     n = len(widths)
     while n and blank[n - 1]:
         n -= 1
-    return widths[:n]
+    return widths[:n], trailing[:n], ends[:n]
 
 
 def to_int(df: pd.DataFrame, column: str, *, what: str, nonnegative: bool = True) -> np.ndarray:
@@ -170,6 +199,7 @@ def to_int(df: pd.DataFrame, column: str, *, what: str, nonnegative: bool = True
             path=df.attrs.get("path"),
             line=df.attrs.get("first_line", 1) + i,
         )
+    check_int64(values, what=what, path=df.attrs.get("path"), lines=df.attrs.get("first_line", 1))
     out = values.astype(np.int64).to_numpy()
     if nonnegative and (out < 0).any():
         i = int(np.flatnonzero(out < 0)[0])
@@ -179,6 +209,39 @@ def to_int(df: pd.DataFrame, column: str, *, what: str, nonnegative: bool = True
             line=df.attrs.get("first_line", 1) + i,
         )
     return out
+
+
+INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+def check_int64(
+    values: pd.Series, *, what: str, path: str | PathLike[str] | None, lines: int | np.ndarray
+) -> None:
+    """Raise at the first integer string outside the 64-bit range (more than 9.2e18 in size).
+
+    Parameters
+    ----------
+    values
+        Strings already known to be optionally signed runs of digits.
+    what
+        What the values are, for the message.
+    path
+        File they came from.
+    lines
+        File line of ``values.iloc[0]`` (consecutive lines), or the line of every value.
+    """
+    digits = values.str.lstrip("+-").str.lstrip("0").str.len().to_numpy()
+    # 19 digits may or may not fit (INT64_MAX has 19); only those few are parsed in Python.
+    suspect = np.flatnonzero(digits >= 19)
+    for i in suspect:
+        if abs(int(values.iloc[i])) > INT64_MAX:
+            line = lines + int(i) if np.isscalar(lines) else int(np.asarray(lines)[i])
+            raise InputError(
+                f"{what} {values.iloc[i].strip()} is outside the 64-bit integer range "
+                f"(at most {INT64_MAX:.2e} in size)",
+                path=path,
+                line=line,
+            )
 
 
 def check_unique(df: pd.DataFrame, column: str, *, what: str) -> None:

@@ -19,7 +19,7 @@ rule simulate_sortseq:
         ENV_TORCH
     shell:
         "mpralens simulate-sortseq --outdir resources/{wildcards.bds} "
-        "--settings-json '{params.settings}' > {log} 2>&1"
+        "--settings-json {params.settings:q} > {log:q} 2>&1"
 
 
 rule fit_biophysical:
@@ -54,7 +54,7 @@ rule fit_biophysical:
     conda:
         ENV_TORCH
     shell:
-        "OMP_NUM_THREADS={threads} mpralens fit-biophysical --data {input.data} "
-        "--model-spec {input.spec} --name {wildcards.model} "
-        "--settings-json '{params.settings}' "
-        "--outdir results/biophysics/{wildcards.bds}/{wildcards.model} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} mpralens fit-biophysical --data {input.data:q} "
+        "--model-spec {input.spec:q} --name {wildcards.model} "
+        "--settings-json {params.settings:q} "
+        "--outdir results/biophysics/{wildcards.bds}/{wildcards.model} > {log:q} 2>&1"

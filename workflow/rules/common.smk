@@ -1,11 +1,10 @@
 # Input functions and helpers; the logic they use lives in the mpralens package.
 import json
+import shlex
 from pathlib import Path
 
-import yaml
-
 from mpralens.biophysics.profile import fits_per_restart
-from mpralens.biophysics.spec import parse_spec
+from mpralens.biophysics.spec import load_spec
 from mpralens.config import check_config, dataset_geometry, dataset_paths, download_entry
 from mpralens.libraries import read_library_sheet
 
@@ -93,15 +92,16 @@ def import_flags(wildcards, input, output):
     layout = "ernst" if wildcards.ds in SIMULATED else ds["layout"]
     flags = [f"--layout {layout}", f"--tile-length {tile_length}", f"--tile-step {tile_step}"]
     flags.append(f"--tile-ids {ds.get('tile_ids', 'sharpr')}")
-    flags.append(f"--coords {input.coords}" if "coords" in input.keys() else "--coords from_ids")
+    coords = shlex.quote(input.coords) if "coords" in input.keys() else "from_ids"
+    flags.append(f"--coords {coords}")
     if "sequences" in input.keys():
-        flags.append(f"--sequences {input.sequences}")
+        flags.append(f"--sequences {shlex.quote(input.sequences)}")
     if "counts" in input.keys() and any(
         str(p).startswith(counts_downloads(wildcards.ds)) for p in input.counts
     ):
-        flags.append(f"--downloads {counts_downloads(wildcards.ds)}")
+        flags.append(f"--downloads {shlex.quote(counts_downloads(wildcards.ds))}")
     if "barcodes" in output.keys():
-        flags.append(f"--out-barcodes {output.barcodes}")
+        flags.append(f"--out-barcodes {shlex.quote(output.barcodes)}")
     return " ".join(flags)
 
 
@@ -117,7 +117,7 @@ def get_library_sheet(wildcards):
 
 def barcodes_flag(wildcards, input):
     """`--barcodes <file>` for the per-barcode method, else empty."""
-    return f"--barcodes {input.barcodes}" if input.barcodes else ""
+    return f"--barcodes {shlex.quote(input.barcodes)}" if input.barcodes else ""
 
 
 def get_barcode_counts(wildcards):
@@ -136,8 +136,8 @@ def split_flags(wildcards):
             f"--test-fraction {s['test_fraction']} --seed {config['seed']}"
         )
     return (
-        f"--by chromosome --valid-chromosomes {' '.join(s['valid_chromosomes'])} "
-        f"--test-chromosomes {' '.join(s['test_chromosomes'])}"
+        f"--by chromosome --valid-chromosomes {shlex.join(s['valid_chromosomes'])} "
+        f"--test-chromosomes {shlex.join(s['test_chromosomes'])}"
     )
 
 
@@ -155,7 +155,7 @@ def cnn_flags(wildcards):
     c = config["models"]["cnn"]
     flags = [
         f"--arch {c['arch']}",
-        f"--arch-kwargs '{json.dumps(c['arch_kwargs'], sort_keys=True)}'",
+        f"--arch-kwargs {shlex.quote(json.dumps(c['arch_kwargs'], sort_keys=True))}",
         f"--layout {c['layout']}",
         f"--batch-size {c['batch_size']}",
         f"--lr {c['lr']}",
@@ -182,7 +182,7 @@ def get_compare_inputs(wildcards):
 
 def truth_flag(wildcards, input):
     """`--truth <file>` for simulated data sets, else empty."""
-    return f"--truth {input.truth}" if "truth" in input.keys() else ""
+    return f"--truth {shlex.quote(input.truth)}" if "truth" in input.keys() else ""
 
 
 def get_sortseq_data(wildcards):
@@ -201,8 +201,7 @@ def get_model_spec(wildcards):
 def biophysics_fits_per_restart(wildcards):
     """Fits one restart of a biophysical model makes (``fits_per_restart``: the profile's grid
     points and one at its minimum for a thermodynamic model with interactions, else 1)."""
-    raw = yaml.safe_load(Path(get_model_spec(wildcards)).read_text())
-    spec = parse_spec(wildcards.model, raw)
+    spec = load_spec(get_model_spec(wildcards), wildcards.model)
     return fits_per_restart(spec, BIO["fit"]["interaction_grid"])
 
 
@@ -224,9 +223,9 @@ def biophysics_fit_settings(wildcards):
 
 
 def _fetch_flags(entry, key):
-    flags = [f"--url '{entry['url']}'", f"--key '{key}'"]
+    flags = [f"--url {shlex.quote(entry['url'])}", f"--key {shlex.quote(key)}"]
     if entry.get("sha256"):
-        flags.append(f"--sha256 {entry['sha256']}")
+        flags.append(f"--sha256 {shlex.quote(entry['sha256'])}")
     if entry.get("gunzip"):
         flags.append("--gunzip")
     return " ".join(flags)
@@ -269,7 +268,7 @@ def get_ism_inputs(wildcards):
 def ism_flags(wildcards, input):
     """Command-line flags of `mpralens ism` (one chunk) from the `ism` section."""
     flags = [
-        f"--splits {input.splits}",
+        f"--splits {shlex.quote(input.splits)}",
         f"--regions {ISM['regions']}",
         f"--method {ISM['method']}",
         f"--stride {ISM['stride']}",
@@ -278,7 +277,7 @@ def ism_flags(wildcards, input):
     if ISM["max_regions"] is not None:
         flags.append(f"--max-regions {ISM['max_regions']}")
     if "genome" in input.keys():
-        flags.append(f"--genome {input.genome}")
+        flags.append(f"--genome {shlex.quote(input.genome)}")
     return " ".join(flags)
 
 
@@ -300,9 +299,9 @@ def ism_merge_flags(wildcards, input):
     """Command-line flags of `mpralens ism-merge`."""
     flags = [f"--top {ISM['top_regions']}"]
     if "genome" in input.keys():
-        flags.append(f"--genome {input.genome}")
+        flags.append(f"--genome {shlex.quote(input.genome)}")
     if "sites" in input.keys():
-        flags.append("--sites " + " ".join(input.sites))
+        flags.append("--sites " + " ".join(map(shlex.quote, input.sites)))
     return " ".join(flags)
 
 
@@ -333,10 +332,10 @@ def evaluate_flags(wildcards, input):
     ]
     for key in ("conservation", "tss", "reference"):
         if key in input.keys():
-            flags.append(f"--{key} {input[key]}")
+            flags.append(f"--{key} {shlex.quote(input[key])}")
     if "tf_sites" in input.keys():
         cells = sorted(paths["tf_sites"])
-        pairs = [f"{c}={p}" for c, p in zip(cells, input.tf_sites)]
+        pairs = [shlex.quote(f"{c}={p}") for c, p in zip(cells, input.tf_sites)]
         flags.append("--tf-sites " + " ".join(pairs))
     return " ".join(flags)
 

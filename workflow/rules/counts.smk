@@ -22,8 +22,8 @@ rule import_counts:
     conda:
         ENV_BASE
     shell:
-        "mpralens import-counts --libraries {input.libraries} "
-        "{params.flags} --out-counts {output.counts} --out-tiles {output.tiles} > {log} 2>&1"
+        "mpralens import-counts --libraries {input.libraries:q} "
+        "{params.flags} --out-counts {output.counts:q} --out-tiles {output.tiles:q} > {log:q} 2>&1"
 
 
 # Data sets with `barcodes: keep` also write the per-barcode table (normalize.method per_barcode).
@@ -72,10 +72,10 @@ rule normalize:
     conda:
         ENV_BASE
     shell:
-        "mpralens normalize --counts {input.counts} --tiles {input.tiles} "
-        "--libraries {input.libraries} {params.barcodes} --pseudocount {params.pseudocount} "
-        "--min-dna {params.min_dna} --out {output.log_ratios} "
-        "--qc-dir results/{wildcards.ds}/qc > {log} 2>&1"
+        "mpralens normalize --counts {input.counts:q} --tiles {input.tiles:q} "
+        "--libraries {input.libraries:q} {params.barcodes} --pseudocount {params.pseudocount} "
+        "--min-dna {params.min_dna} --out {output.log_ratios:q} "
+        "--qc-dir results/{wildcards.ds}/qc > {log:q} 2>&1"
 
 
 rule weights:
@@ -97,8 +97,8 @@ rule weights:
     conda:
         ENV_BASE
     shell:
-        "mpralens weights --log-ratios {input.log_ratios} --method {params.method} "
-        "--neighbors {params.neighbors} --out {output.activity} > {log} 2>&1"
+        "mpralens weights --log-ratios {input.log_ratios:q} --method {params.method} "
+        "--neighbors {params.neighbors} --out {output.activity:q} > {log:q} 2>&1"
 
 
 rule split:
@@ -119,4 +119,5 @@ rule split:
     conda:
         ENV_BASE
     shell:
-        "mpralens split --tiles {input.tiles} {params.flags} --out {output.splits} > {log} 2>&1"
+        "mpralens split --tiles {input.tiles:q} {params.flags} --out {output.splits:q} "
+        "> {log:q} 2>&1"

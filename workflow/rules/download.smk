@@ -18,7 +18,7 @@ rule download:
     conda:
         ENV_BASE
     shell:
-        "mpralens fetch {params.flags} --out {output} > {log} 2>&1"
+        "mpralens fetch {params.flags} --out {output:q} > {log:q} 2>&1"
 
 
 rule download_counts:
@@ -37,4 +37,4 @@ rule download_counts:
     conda:
         ENV_BASE
     shell:
-        "mpralens fetch {params.flags} --out {output} > {log} 2>&1"
+        "mpralens fetch {params.flags} --out {output:q} > {log:q} 2>&1"

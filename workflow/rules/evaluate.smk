@@ -44,5 +44,5 @@ rule evaluate_ism:
     conda:
         ENV_BASE
     shell:
-        "mpralens evaluate-ism --scores {input.scores} {params.flags} "
-        "--outdir results/{wildcards.ds}/evaluation/ism_{wildcards.ism_model} > {log} 2>&1"
+        "mpralens evaluate-ism --scores {input.scores:q} {params.flags} "
+        "--outdir results/{wildcards.ds}/evaluation/ism_{wildcards.ism_model} > {log:q} 2>&1"

@@ -26,9 +26,9 @@ rule ism_chunk:
     conda:
         ENV_TORCH
     shell:
-        "OMP_NUM_THREADS={threads} mpralens ism --model {input.model} --tiles {input.tiles} "
+        "OMP_NUM_THREADS={threads} mpralens ism --model {input.model:q} --tiles {input.tiles:q} "
         "{params.flags} --chunk {wildcards.chunk} --chunks {params.chunks} "
-        "--out-tsv {output.scores} > {log} 2>&1"
+        "--out-tsv {output.scores:q} > {log:q} 2>&1"
 
 
 rule ism:
@@ -56,5 +56,5 @@ rule ism:
     conda:
         ENV_BASE
     shell:
-        "mpralens ism-merge --scores {input.chunks} {params.flags} --out-tsv {output.scores} "
-        "--out-tracks {output.tracks} --out-figure {output.figure} > {log} 2>&1"
+        "mpralens ism-merge --scores {input.chunks:q} {params.flags} --out-tsv {output.scores:q} "
+        "--out-tracks {output.tracks:q} --out-figure {output.figure:q} > {log:q} 2>&1"

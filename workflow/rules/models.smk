@@ -24,10 +24,10 @@ rule train_kmer:
     conda:
         ENV_BASE
     shell:
-        "mpralens train-kmer --tiles {input.tiles} --activity {input.activity} "
-        "--splits {input.splits} --k {params.k} --method {params.method} "
+        "mpralens train-kmer --tiles {input.tiles:q} --activity {input.activity:q} "
+        "--splits {input.splits:q} --k {params.k} --method {params.method} "
         "--alpha {params.alpha} --seed {params.seed} "
-        "--outdir results/{wildcards.ds}/models/kmer > {log} 2>&1"
+        "--outdir results/{wildcards.ds}/models/kmer > {log:q} 2>&1"
 
 
 rule train_cnn:
@@ -51,10 +51,10 @@ rule train_cnn:
     conda:
         ENV_TORCH
     shell:
-        "OMP_NUM_THREADS={threads} mpralens train-cnn --tiles {input.tiles} "
-        "--activity {input.activity} --splits {input.splits} {params.flags} "
+        "OMP_NUM_THREADS={threads} mpralens train-cnn --tiles {input.tiles:q} "
+        "--activity {input.activity:q} --splits {input.splits:q} {params.flags} "
         "--gpus {resources.gpu} "
-        "--dataset {wildcards.ds} --outdir results/{wildcards.ds}/models/cnn > {log} 2>&1"
+        "--dataset {wildcards.ds} --outdir results/{wildcards.ds}/models/cnn > {log:q} 2>&1"
 
 
 rule compare_models:
@@ -87,6 +87,6 @@ rule compare_models:
     conda:
         ENV_BASE
     shell:
-        "mpralens compare-models --predictions kmer={input.kmer} cnn={input.cnn} "
-        "{params.truth} --out-tsv {output.table} --out-figure {output.figure} "
-        "--out-scatter {output.scatter} > {log} 2>&1"
+        "mpralens compare-models --predictions kmer={input.kmer:q} cnn={input.cnn:q} "
+        "{params.truth} --out-tsv {output.table:q} --out-figure {output.figure:q} "
+        "--out-scatter {output.scatter:q} > {log:q} 2>&1"

@@ -28,4 +28,4 @@ rule simulate_tiled:
         ENV_BASE
     shell:
         "mpralens simulate-tiled --outdir resources/{wildcards.ds} "
-        "--settings-json '{params.settings}' > {log} 2>&1"
+        "--settings-json {params.settings:q} > {log:q} 2>&1"

@@ -2,6 +2,10 @@
 
 CSV (optionally gzipped) with columns ``set`` (training / validation / test), ``ct_0 .. ct_{B-1}``
 (reads per FACS bin, bin 0 lowest fluorescence) and ``x`` (the sequence, all of one length).
+Other columns (an ID, a note) are ignored, as MAVE-NN does; a column named like a bin
+(``ct_total``) is an error, since a misnamed bin would otherwise drop out of the fit. Every set
+must have rows: training to fit, validation for early stopping and the profile, test for the
+reported information.
 """
 
 from __future__ import annotations
@@ -63,7 +67,16 @@ def read_sortseq(
         raise InputError("cannot read as CSV: the file is empty", path=path) from exc
     except (OSError, EOFError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read as CSV ({exc})", path=path) from exc
-    bins = sorted((c for c in df.columns if c.startswith("ct_")), key=lambda c: int(c[3:]))
+    named_bin = [c for c in df.columns if c.startswith("ct_")]
+    odd = [c for c in named_bin if not c[3:].isdigit()]
+    if odd:
+        raise InputError(
+            f"column {odd[0]!r} is named like a bin; bin columns are ct_0, ct_1, ... (rename "
+            "or drop it)",
+            path=path,
+            line=1,
+        )
+    bins = sorted(named_bin, key=lambda c: int(c[3:]))
     for col in ("set", "x"):
         if col not in df.columns:
             raise InputError(
@@ -81,20 +94,30 @@ def read_sortseq(
         raise InputError(
             f"set must be one of {SETS}, found {df['set'].iloc[i]!r}", path=path, line=i + 2
         )
-    counts = df[bins].to_numpy()
-    if not np.issubdtype(counts.dtype, np.integer):
-        ok = np.isfinite(counts) & (counts == np.round(counts))
-        if not ok.all():
-            i = int(np.argwhere(~ok)[0][0])
-            raise InputError("counts must be non-negative integers", path=path, line=i + 2)
-    if (counts < 0).any():
+    counts = np.column_stack([_bin_counts(df[b], b, path) for b in bins])
+    empty = [s for s in SETS if not (df["set"] == s).any()]
+    if empty:
         raise InputError(
-            "counts must be non-negative integers",
+            f"no {' and no '.join(empty)} rows (column set); a fit needs all of {', '.join(SETS)}"
+            ": training to fit, validation for early stopping, test for the information",
             path=path,
-            line=int(np.argwhere(counts < 0)[0][0]) + 2,
         )
     seqs = df["x"].fillna("").str.upper()
     check_bases(seqs, path=path, first_line=2, length=length or int(seqs.str.len().iloc[0]))
     return SortSeqData(
         one_hot(list(seqs)), counts.astype(np.float32), df["set"].to_numpy(), list(seqs)
     )
+
+
+def _bin_counts(column: pd.Series, name: str, path) -> np.ndarray:
+    """One bin's reads as float64, or an error naming the first line that is no count."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    ok = np.isfinite(values) & (values >= 0) & (values == np.round(values))
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise InputError(
+            f"counts must be non-negative integers; column {name} has {column.iloc[i]!r}",
+            path=path,
+            line=i + 2,
+        )
+    return values

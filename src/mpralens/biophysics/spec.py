@@ -34,6 +34,7 @@ Either kind may declare ``bins``, the number of sort-seq bins its data must have
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from os import PathLike
 from typing import Any
 
 from mpralens.errors import InputError
@@ -85,6 +86,20 @@ class ModelSpec:
 
 THERMO_KEYS = {"type", "length", "sites", "interactions", "states", "bins"}
 KINETIC_KEYS = {"type", "length", "sites", "states", "transitions", "output", "bins"}
+
+
+def load_spec(path: str | PathLike[str], name: str) -> ModelSpec:
+    """Read a spec file (strict YAML: a repeated key is an error) and parse it.
+
+    Errors name the file, and the line (YAML) or the config key (``biophysics.models.<name>...``).
+    """
+    from mpralens.yaml_files import load_mapping
+
+    raw = load_mapping(path, what="model spec")
+    try:
+        return parse_spec(name, raw)
+    except InputError as exc:  # name the spec file as well as the key
+        raise InputError(exc.message, path=path, key=exc.key) from exc
 
 
 def parse_spec(name: str, raw: dict[str, Any]) -> ModelSpec:
