@@ -338,8 +338,6 @@ def simulate_tiled(settings: TiledSimulation, outdir: str | Path) -> None:
         _write_tss(tmp / "tss.bed", regions, lengths, rng)
         _write_truth(tmp / "truth", s, sites, regions, ids, activity)
         recorded = asdict(s)
-        if not s.replicates:  # unset: settings.json stays as it was before the setting existed
-            del recorded["replicates"]
         (tmp / "settings.json").write_text(json.dumps(recorded, indent=2) + "\n")
 
 
