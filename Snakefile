@@ -2,7 +2,7 @@
 # This file only loads and validates the config, includes one .smk per stage and defines `all`.
 from snakemake.utils import min_version, validate
 
-from mpralens.yaml_files import workflow_config
+from mpralens.io.yaml_files import workflow_config
 
 min_version("9.0")
 

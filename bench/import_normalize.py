@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from mpralens.counts import import_counts
-from mpralens.libraries import pair_libraries
-from mpralens.normalize import log_ratios
+from mpralens.data.counts import import_counts
+from mpralens.data.libraries import pair_libraries
+from mpralens.data.normalize import log_ratios
+from mpralens.data.weights import add_weights
 from mpralens.simulate.tiled import TiledSimulation, simulate_tiled, simulated_paths
-from mpralens.weights import add_weights
 
 
 def main() -> None:

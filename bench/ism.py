@@ -19,9 +19,9 @@ import time
 import numpy as np
 import torch
 
-from mpralens.cnn.architectures import build_architecture
 from mpralens.ism.scoring import CNNScorer, region_scores
 from mpralens.ism.windows import RegionContext, WindowScheme
+from mpralens.models.cnn.architectures import build_architecture
 
 
 def contexts(n: int, seed: int = 0) -> list[RegionContext]:

@@ -1,6 +1,7 @@
 """Training throughput and k-mer memory; prints JSON.
 
-* k-mer featurisation (k = 6 and 8): tiles per second of ``mpralens.kmer.kmer_matrix`` against a
+* k-mer featurisation (k = 6 and 8): tiles per second of ``mpralens.models.kmer.kmer_matrix``
+against a
   plain-Python ``dict`` counter (baseline, same tiles, same run), and the size and tracemalloc peak
   of the k = 8 matrix at the full Sharpr scale (487,137 simulated 145-bp tiles).
 * CNN training: tiles per second of one Lightning epoch of each architecture against a bare
@@ -19,9 +20,9 @@ import tracemalloc
 import numpy as np
 import torch
 
-from mpralens.cnn.architectures import build_architecture
-from mpralens.cnn.module import masked_weighted_mse
-from mpralens.kmer import kmer_matrix
+from mpralens.models.cnn.architectures import build_architecture
+from mpralens.models.cnn.module import masked_weighted_mse
+from mpralens.models.kmer import kmer_matrix
 
 
 def random_tiles(n: int, length: int = 145, seed: int = 0) -> list[str]:
@@ -73,7 +74,7 @@ def bench_cnn(n: int, batch: int = 128) -> dict:
     import lightning as L
     from torch.utils.data import DataLoader, TensorDataset
 
-    from mpralens.cnn.module import ActivityModel
+    from mpralens.models.cnn.module import ActivityModel
 
     rng = np.random.default_rng(0)
     x = torch.from_numpy(

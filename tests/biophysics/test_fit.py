@@ -11,7 +11,7 @@ from mpralens.biophysics.data import read_sortseq
 from mpralens.biophysics.energies import KCAL_PER_KT
 from mpralens.biophysics.fit import FitSettings, fit_sortseq, information
 from mpralens.biophysics.spec import parse_spec
-from mpralens.errors import InputError
+from mpralens.io.errors import InputError
 from mpralens.simulate.sortseq import SortSeqSimulation, simulate_sortseq
 from tests.conftest import REPO, run_cli
 

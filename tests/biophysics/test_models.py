@@ -6,8 +6,8 @@ import yaml
 from mpralens.biophysics.kinetic import KineticModel, spanning_in_trees
 from mpralens.biophysics.spec import parse_spec
 from mpralens.biophysics.thermodynamic import ThermodynamicModel
-from mpralens.errors import InputError
-from mpralens.sequences import one_hot
+from mpralens.io.errors import InputError
+from mpralens.io.sequences import one_hot
 from tests.conftest import REPO
 
 LAC = yaml.safe_load((REPO / "config" / "biophysics" / "lac_thermo.yaml").read_text())

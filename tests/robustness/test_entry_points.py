@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import torch
 
-from mpralens.tables import write_tsv
+from mpralens.io.tables import write_tsv
 from tests.conftest import REPO, require_shared, run_cli
 
 LAC = REPO / "resources" / "lac_sortseq" / "sortseq_data.csv.gz"
@@ -188,7 +188,7 @@ def _tiles(tmp: Path, start: int = 300, chrom: str = "chr1") -> Path:
 
 
 def _kmer(tmp: Path) -> Path:
-    from mpralens.kmer import LoadedKmerModel
+    from mpralens.models.kmer import LoadedKmerModel
 
     path = tmp / "kmer.npz"
     LoadedKmerModel(2, ["a", "b"], "ridge", RNG.normal(size=(2, 16)), np.zeros(2)).save(path)
@@ -415,7 +415,7 @@ def case_vcf_pos_past_chromosome_end(tmp):
 
 @case
 def case_predict_wrong_length_for_cnn(tmp):
-    from mpralens.cnn.architectures import build_architecture
+    from mpralens.models.cnn.architectures import build_architecture
 
     net = build_architecture("paggi", n_tasks=1, input_length=145, filters=4)
     spec = {

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mpralens.splits import make_splits, split_by_region
-from mpralens.tables import write_tsv
+from mpralens.data.splits import make_splits, split_by_region
+from mpralens.io.tables import write_tsv
 from tests.conftest import REPO, dry_run_jobs, run_cli, run_snakemake, workflow_copy
 
 L = 145
@@ -281,8 +281,8 @@ def test_tile_coordinates_must_span_the_sequence(tmp_path):
 
 def test_real_pilot_excerpt_geometry(shared, tmp_path):
     """The real pilot: refused with the default tile_step 5, the same regions with coords."""
-    from mpralens.counts import import_counts
-    from mpralens.errors import InputError
+    from mpralens.data.counts import import_counts
+    from mpralens.io.errors import InputError
 
     ernst = shared / "data" / "sharpr_format" / "ernst_site"
     kw = {
@@ -372,7 +372,7 @@ def test_overlapping_regions_share_a_split_and_lone_regions_keep_theirs():
 
 def test_touching_regions_are_not_grouped():
     """Half-open spans: a region ending where the next starts shares no base with it."""
-    from mpralens.splits import overlap_groups
+    from mpralens.data.splits import overlap_groups
 
     tiles = pd.DataFrame(
         {
@@ -388,7 +388,7 @@ def test_touching_regions_are_not_grouped():
 
 def test_simulated_splits_equal_the_split_drawn_per_region(small_sim):
     """Simulated regions never overlap: the default split is today's, region by region."""
-    from mpralens.counts import import_counts
+    from mpralens.data.counts import import_counts
     from mpralens.simulate.tiled import simulated_paths
 
     p = simulated_paths(str(small_sim))
@@ -553,7 +553,7 @@ def test_cell_names_with_underscores(tmp_path):
     assert tasks["Hep_G2_minP"]["tf_sites"]["positive_fraction"] == 0.1
     assert tasks["Hep_G2_minP"]["tf_sites"]["auroc"] == 1.0
     assert tasks["K_562_minP"]["tf_sites"]["auroc"] == 1.0
-    from mpralens.evaluation import cell_of
+    from mpralens.evaluate.labels import cell_of
 
     assert cell_of("Hep_G2_minP", ["Hep", "Hep_G2"]) == "Hep_G2"
     assert cell_of("Hep_minP", ["Hep", "Hep_G2"]) == "Hep"

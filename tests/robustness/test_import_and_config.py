@@ -139,8 +139,8 @@ def test_truncated_gzip(shared, tmp_path):
     )
     bad = tmp_path / "trunc.counts.txt.gz"
     bad.write_bytes(src.read_bytes()[:-40])
-    from mpralens.counts import read_geo_counts
-    from mpralens.errors import InputError
+    from mpralens.data.counts import read_geo_counts
+    from mpralens.io.errors import InputError
 
     with pytest.raises(InputError, match="trunc.counts.txt.gz: cannot read file"):
         read_geo_counts(bad)

@@ -1,6 +1,6 @@
 """Output folders never cost a user their files (issue 14), and killed runs leave no litter.
 
-One rule for every command that writes a folder (``mpralens.atomic.Folder``): a folder holding
+One rule for every command that writes a folder (``mpralens.io.atomic.Folder``): a folder holding
 files mpralens did not write is refused (exit 2, one error line naming the folder and the first
 such file, the user's files byte for byte as before, nothing written); the command's own earlier
 folder is rewritten, keeping a user's file added to it and removing a file its old manifest lists
@@ -34,8 +34,8 @@ USER_TABLE = b"id\tvalue\nx\t1\n"
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> Path:
     """A small simulated data set carried to every input a folder-writing command reads."""
-    from mpralens.counts import import_counts, write_imported
-    from mpralens.kmer import LoadedKmerModel
+    from mpralens.data.counts import import_counts, write_imported
+    from mpralens.models.kmer import LoadedKmerModel
     from mpralens.simulate.sortseq import SortSeqSimulation, simulate_sortseq
     from mpralens.simulate.tiled import TiledSimulation, simulate_tiled, simulated_paths
 
@@ -235,7 +235,7 @@ def test_own_folder_is_rewritten_and_stale_temporaries_removed(name, inputs, tmp
 
 KILLED_WRITE = """
 import os, signal, sys
-from mpralens.atomic import Folder, atomic_outputs
+from mpralens.io.atomic import Folder, atomic_outputs
 
 with atomic_outputs(sys.argv[1], Folder(sys.argv[2], "ism"), sys.argv[3]) as (tsv, tracks, fig):
     tsv.write_bytes(os.urandom(1 << 20))

@@ -163,7 +163,7 @@ def test_single_replicate_task_has_no_correlation_and_weight_one(unequal, tmp_pa
 
 
 def test_qc_of_a_constant_replicate_is_null_not_nan():
-    from mpralens.qc import qc_summary
+    from mpralens.data.qc import qc_summary
 
     tiles = pd.DataFrame({"tile_id": ["a", "b", "c", "d"]})
     act = pd.DataFrame(

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mpralens.errors import InputError
+from mpralens.io.errors import InputError
 from mpralens.simulate.tiled import TiledSimulation, simulate_tiled
 from tests.conftest import REPO, dry_run_jobs, run_cli, run_snakemake, workflow_copy
 
@@ -404,7 +404,7 @@ def test_gzipped_genome_refused(tmp_path):
 def test_genome_index_matches_pyfaidx_and_reads_the_bases(tmp_path):
     import pyfaidx
 
-    from mpralens.sequences import index_fasta, read_fasta_index
+    from mpralens.io.sequences import index_fasta, read_fasta_index
 
     # chr1 with CRLF line ends, chr2 with LF and another width: each record is consistent
     text = _record("chr1", CHROM).replace("\n", "\r\n") + _record("chr2", CHROM[:301], width=70)
@@ -420,7 +420,7 @@ def test_genome_index_matches_pyfaidx_and_reads_the_bases(tmp_path):
 
 
 def test_genome_index_that_does_not_fit_its_fasta(tmp_path):
-    from mpralens.sequences import index_fasta
+    from mpralens.io.sequences import index_fasta
 
     genome = tmp_path / "genome.fa"
     genome.write_text(_record("chr1", CHROM))
@@ -431,7 +431,7 @@ def test_genome_index_that_does_not_fit_its_fasta(tmp_path):
 
 
 def test_genome_on_read_only_storage_without_index(tmp_path, monkeypatch):
-    import mpralens.sequences as sequences
+    import mpralens.io.sequences as sequences
 
     folder = tmp_path / "ro"
     folder.mkdir()

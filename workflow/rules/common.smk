@@ -5,8 +5,8 @@ from pathlib import Path
 
 from mpralens.biophysics.profile import fits_per_restart
 from mpralens.biophysics.spec import load_spec
-from mpralens.config import check_config, dataset_geometry, dataset_paths, download_entry
-from mpralens.libraries import read_library_sheet
+from mpralens.config.datasets import check_config, dataset_geometry, dataset_paths, download_entry
+from mpralens.data.libraries import read_library_sheet
 
 check_config(config)
 

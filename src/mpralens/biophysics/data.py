@@ -16,8 +16,8 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 
-from mpralens.errors import InputError
-from mpralens.sequences import check_bases, one_hot
+from mpralens.io.errors import InputError
+from mpralens.io.sequences import check_bases, one_hot
 
 SETS = ("training", "validation", "test")
 

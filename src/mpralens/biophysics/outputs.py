@@ -79,14 +79,16 @@ def matrices(restart: Restart) -> dict[str, pd.DataFrame]:
     return out
 
 
+def training_curve(restarts: list[Restart]) -> pd.DataFrame:
+    """Return the validation NLL per epoch of every restart (``restart`` 0 is the best)."""
+    return pd.concat(
+        [pd.DataFrame(r.curve).assign(restart=i, seed=r.seed) for i, r in enumerate(restarts)],
+        ignore_index=True,
+    )
+
+
 def write_fit(restarts: list[Restart], info: dict, outdir: str | Path) -> None:
-    """Write every output of a fit into ``outdir`` (caller makes it atomic)."""
-    import logomaker
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Write every table of a fit into ``outdir`` (caller makes it atomic; figures: plots)."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "params.json").write_text(json.dumps(params_summary(restarts), indent=2) + "\n")
@@ -97,59 +99,11 @@ def write_fit(restarts: list[Restart], info: dict, outdir: str | Path) -> None:
         )
         + "\n"
     )
-    mats = matrices(restarts[0])
-    for name, df in mats.items():
+    for name, df in matrices(restarts[0]).items():
         df.to_csv(out / f"{name}_matrix.tsv", sep="\t", index=False, float_format="%.5g")
-    fig, axes = plt.subplots(
-        len(mats),
-        1,
-        figsize=(max(6, 0.22 * max(len(d) for d in mats.values())), 2.2 * len(mats)),
-        squeeze=False,
+    training_curve(restarts).to_csv(
+        out / "training_curve.tsv", sep="\t", index=False, float_format="%.6g"
     )
-    for ax, (name, df) in zip(axes[:, 0], mats.items(), strict=True):
-        logomaker.Logo(df.set_index("pos")[list("ACGT")], ax=ax, flip_below=False)
-        ax.invert_yaxis()
-        ax.set_ylabel(f"{name}\n(kcal/mol)")
-    fig.tight_layout()
-    fig.savefig(out / "logos.png", dpi=110)
-    plt.close(fig)
-    curve = pd.concat(
-        [pd.DataFrame(r.curve).assign(restart=i, seed=r.seed) for i, r in enumerate(restarts)],
-        ignore_index=True,
-    )
-    curve.to_csv(out / "training_curve.tsv", sep="\t", index=False, float_format="%.6g")
     profile = profile_table(restarts)
     if len(profile):
         profile.to_csv(out / "profile.tsv", sep="\t", index=False, float_format="%.7g")
-    fig, axes = plt.subplots(1, 2 if len(profile) else 1, figsize=(10 if len(profile) else 5, 3.2))
-    ax = np.atleast_1d(axes)[0]
-    for i, g in curve.groupby("restart"):
-        ax.plot(
-            g["epoch"],
-            g["val_nll"],
-            lw=2 if i == 0 else 0.8,
-            label=f"seed {g['seed'].iloc[0]}" + (" (best)" if i == 0 else ""),
-        )
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation NLL (nats/read)")
-    ax.legend(fontsize=7)
-    if len(profile):
-        _plot_profile(np.atleast_1d(axes)[1], profile, restarts)
-    fig.tight_layout()
-    fig.savefig(out / "training_curve.png", dpi=110)
-    plt.close(fig)
-
-
-def _plot_profile(ax, profile: pd.DataFrame, restarts: list[Restart]) -> None:
-    """Plot validation NLL against the first interaction energy per restart, estimates dashed."""
-    name = next(c for c in profile.columns if c.startswith("dG_"))
-    for i, r in enumerate(restarts):
-        g = profile[profile["seed"] == r.seed].groupby(name)["val_nll"].min()
-        est = r.model.scalar_energies()[name] * KCAL_PER_KT
-        (line,) = ax.plot(g.index, g.to_numpy(), "o-", lw=2 if i == 0 else 0.8, ms=3)
-        ax.axvline(est, color=line.get_color(), ls="--", lw=0.8)
-        ax.plot([], [], color=line.get_color(), label=f"seed {r.seed}: {est:.2f} kcal/mol")
-    ax.set_xlabel(f"{name} held at (kcal/mol)")
-    ax.set_ylabel("validation NLL (nats/read)")
-    ax.set_title("interaction energy profile (dashed: estimate)", fontsize=9)
-    ax.legend(fontsize=7)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any
 
-from mpralens.errors import InputError
+from mpralens.io.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def load_spec(path: str | PathLike[str], name: str) -> ModelSpec:
 
     Errors name the file, and the line (YAML) or the config key (``biophysics.models.<name>...``).
     """
-    from mpralens.yaml_files import load_mapping
+    from mpralens.io.yaml_files import load_mapping
 
     raw = load_mapping(path, what="model spec")
     try:

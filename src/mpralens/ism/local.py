@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mpralens.cnn.architectures import (
+from mpralens.models.cnn.architectures import (
     DragonnConvModel,
     PaggiCNN,
     ResidualDilatedCNN,

@@ -8,7 +8,7 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 
-from mpralens.errors import InputError
+from mpralens.io.errors import InputError
 from mpralens.ism.scoring import CNNScorer, KmerScorer, region_scores
 from mpralens.ism.windows import RegionContext
 
@@ -29,12 +29,12 @@ def load_scorer(
     set's tile length); CNNs use the tile length they were trained on.
     """
     if str(model).endswith(".npz"):
-        from mpralens.kmer import load_kmer_model
+        from mpralens.models.kmer import load_kmer_model
 
         if window_length is None:
             raise ValueError("k-mer models need the ISM window length (the tile length)")
         return KmerScorer(load_kmer_model(model), window_length, method=method)
-    from mpralens.cnn.module import load_network
+    from mpralens.models.cnn.module import load_network
 
     net, spec = load_network(model)
     return CNNScorer(net, spec, method=method, batch_size=batch_size)

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mpralens.io.sequences import _LOOKUP
 from mpralens.ism.windows import RegionContext
-from mpralens.sequences import _LOOKUP
 
 # The three alternatives of each reference base (A, C, G, T), in ACGT order; N uses A's row and is
 # masked afterwards.
@@ -50,7 +50,7 @@ class CNNScorer:
     Parameters
     ----------
     net, spec
-        From :func:`mpralens.cnn.module.load_network`.
+        From :func:`mpralens.models.cnn.module.load_network`.
     method
         ``"fast"`` or ``"plain"``.
     batch_size
@@ -199,7 +199,7 @@ class CNNScorer:
 
 
 class KmerScorer:
-    """ISM of a k-mer model (:class:`mpralens.kmer.LoadedKmerModel` or ``KmerModel``)."""
+    """ISM of a k-mer model (:class:`mpralens.models.kmer.LoadedKmerModel` or ``KmerModel``)."""
 
     def __init__(self, model, window_length: int, method: str = "fast") -> None:
         if method not in METHODS:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpralens.errors import InputError
+from mpralens.io.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def score_variants(
         If a record's REF differs from the genome or its chromosome is not in the genome (naming
         the VCF line).
     """
-    from mpralens.sequences import read_fasta_index
+    from mpralens.io.sequences import read_fasta_index
 
     variants = read_vcf(vcf)
     fa = read_fasta_index(genome)
@@ -133,11 +133,11 @@ def score_variants(
 def _predictor(model, window_length):
     """``(predict(seqs) -> (n, n_tasks), tasks, input window length)`` for a saved model."""
     if str(model).endswith(".npz"):
-        from mpralens.kmer import load_kmer_model
+        from mpralens.models.kmer import load_kmer_model
 
         km = load_kmer_model(model)
         return km.predict, km.tasks, int(window_length or 145)
-    from mpralens.cnn.module import encode, load_network, predict_array
+    from mpralens.models.cnn.module import encode, load_network, predict_array
 
     net, spec = load_network(model)
     length = int(spec["tile_length"])

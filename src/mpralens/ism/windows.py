@@ -25,7 +25,7 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 
-from mpralens.errors import InputError
+from mpralens.io.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def build_contexts(
     """
     fasta = None
     if genome is not None:
-        from mpralens.sequences import read_fasta_index
+        from mpralens.io.sequences import read_fasta_index
 
         fasta = read_fasta_index(genome)
     frame_max = None if frame_length is None else frame_length - scheme.length

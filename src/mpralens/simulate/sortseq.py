@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpralens.atomic import Folder, atomic_outputs, check_folder
 from mpralens.biophysics.energies import KCAL_PER_KT
-from mpralens.sequences import one_hot
+from mpralens.io.atomic import Folder, atomic_outputs, check_folder
+from mpralens.io.sequences import one_hot
 
 LAC_WT = "AATTAATGTGAGTTAGCTCACTCATTAGGCACCCCAGGCTTTACACTTTATGCTTCCGGCTCGTATGTTGTGTGG"
 CRP, RNAP = (1, 26), (34, 41)  # (start, length), 0-based, DATA.md section 2
@@ -86,7 +86,8 @@ def thermodynamic_activity(x: np.ndarray, params: dict, dG_I: float) -> np.ndarr
 def simulate_sortseq(s: SortSeqSimulation, outdir: str | Path) -> None:
     """Write ``sortseq_data.csv.gz`` and ``truth.json`` to ``outdir`` (all or nothing).
 
-    ``outdir`` is new, empty or an earlier sort-seq simulation's (:class:`mpralens.atomic.Folder`).
+    ``outdir`` is new, empty or an earlier sort-seq simulation's
+    (:class:`mpralens.io.atomic.Folder`).
     """
     folder = Folder(outdir, "simulate-sortseq")
     check_folder(folder)

@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpralens.atomic import Folder, atomic_outputs, check_folder
-from mpralens.sequences import reverse_complement
+from mpralens.io.atomic import Folder, atomic_outputs, check_folder
+from mpralens.io.sequences import reverse_complement
+from mpralens.io.tables import write_tsv
 from mpralens.simulate.catalog import CATALOG, DECOY_NAMES
-from mpralens.tables import write_tsv
 
 BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
 DESIGN = "SimDesign"
@@ -258,7 +258,7 @@ def _write_bigwig(path: Path, tracks: dict[str, np.ndarray]) -> None:
 def simulate_tiled(settings: TiledSimulation, outdir: str | Path) -> None:
     """Write a synthetic tiled-MPRA data set and its ground truth to ``outdir`` (all or nothing).
 
-    ``outdir`` is new, empty or an earlier simulation's (:class:`mpralens.atomic.Folder`).
+    ``outdir`` is new, empty or an earlier simulation's (:class:`mpralens.io.atomic.Folder`).
 
     Layout written (Ernst site): ``SimDesign.sequences.txt``, ``coords_SimDesign_hg19.txt``,
     ``DNACOUNTS/``, ``HEPG2/``, ``K562/`` (one folder per cell), ``libraries.tsv``, ``genome.fa``

@@ -1,0 +1,46 @@
+"""The ``mpralens`` command line: one subcommand per workflow rule, files in, files out.
+
+Every subcommand writes its outputs all-or-nothing; bad input ends with one line
+``mpralens: error: <file:line or config key>: <what was expected>`` and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from mpralens import __version__
+from mpralens.cli._args import _COMMANDS
+from mpralens.io.errors import InputError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full argument parser."""
+    from mpralens.cli import biophysics, data, evaluate, ism, models, simulate  # noqa: F401  (register)
+
+    parser = argparse.ArgumentParser(prog="mpralens", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"mpralens {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="<step>")
+    for name, (fn, add, help_text) in sorted(_COMMANDS.items()):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add(p)
+        p.set_defaults(handler=fn)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    try:
+        args.handler(args)
+    except InputError as exc:
+        print(f"mpralens: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,189 @@
+"""Handlers of the ``mpralens`` subcommands for sequence models: train, predict, compare."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mpralens.cli._args import arguments, command, json_object, named_values
+from mpralens.io.atomic import Folder, atomic_outputs, check_folder, claimed_folder
+from mpralens.io.errors import InputError
+from mpralens.io.tables import write_tsv
+
+
+def _add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tiles", required=True, type=Path, help="results/<ds>/tiles.tsv.gz")
+    p.add_argument("--activity", required=True, type=Path, help="results/<ds>/activity.tsv.gz")
+    p.add_argument("--splits", required=True, type=Path, help="results/<ds>/splits.tsv")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--outdir", required=True, type=Path)
+
+
+# What train-cnn writes into --outdir while it trains (cnn/train.py: Lightning's checkpoints and
+# CSV logger), so that a rerun after a kill resumes in a folder it owns.
+CNN_TRAINING_STATE = (
+    "checkpoints/best.ckpt",
+    "checkpoints/last.ckpt",
+    "metrics.csv",
+    "hparams.yaml",
+)
+
+
+def _write_model_outputs(
+    outdir: Folder, test, pred: np.ndarray, model_name: str, save_model
+) -> None:
+    """Write test predictions, their metrics and the model into ``outdir``, all or nothing."""
+    from mpralens.data.training import prediction_table
+    from mpralens.models.metrics import task_metrics
+
+    table = prediction_table(test, pred)
+    with atomic_outputs(outdir) as (tmp,):
+        write_tsv(table, tmp / "predictions.tsv.gz")
+        write_tsv(task_metrics(table), tmp / "metrics.tsv")
+        save_model(tmp / model_name)
+
+
+def _add_train_kmer(p: argparse.ArgumentParser) -> None:
+    _add_data(p)
+    p.add_argument("--k", type=int, default=6)
+    p.add_argument("--method", choices=["sgd", "ridge"], default="sgd")
+    p.add_argument("--alpha", type=float, default=1e-4)
+
+
+@command("train-kmer", "k-mer regression baseline, one regressor per task")
+@arguments(_add_train_kmer)
+def train_kmer_cmd(args: argparse.Namespace) -> None:
+    """Fit and evaluate the k-mer baseline."""
+    from mpralens.data.training import load_training_data
+    from mpralens.models.kmer import fit_kmer
+
+    outdir = Folder(args.outdir, "train-kmer")
+    check_folder(outdir)
+    data = load_training_data(args.tiles, args.activity, args.splits)
+    train, test = data.subset("train"), data.subset("test")
+    model = fit_kmer(
+        list(train.tiles["sequence"]),
+        train.y,
+        train.w,
+        data.tasks,
+        k=args.k,
+        method=args.method,
+        alpha=args.alpha,
+        seed=args.seed,
+    )
+    pred = model.predict(list(test.tiles["sequence"]))
+    _write_model_outputs(outdir, test, pred, "model.npz", model.save)
+
+
+def _add_train_cnn(p: argparse.ArgumentParser) -> None:
+    _add_data(p)
+    p.add_argument("--arch", choices=["paggi", "dragonn", "residual"], default="paggi")
+    p.add_argument("--arch-kwargs", default="{}", help="JSON object of architecture settings")
+    p.add_argument("--layout", choices=["tile", "positional"], default="tile")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--max-epochs", type=int, default=30)
+    p.add_argument("--patience", type=int, default=4)
+    p.add_argument("--rc-augment", action="store_true")
+    p.add_argument("--devices", default="auto", help="'auto' or a number of devices")
+    p.add_argument(
+        "--gpus",
+        type=int,
+        default=0,
+        help="train on this many GPUs (data-parallel when > 1); 0: --devices on any accelerator",
+    )
+    p.add_argument("--dataset", default="", help="data set name recorded in the checkpoint")
+
+
+@command("train-cnn", "multitask CNN (Lightning); resumes from the last checkpoint")
+@arguments(_add_train_cnn)
+def train_cnn_cmd(args: argparse.Namespace) -> None:
+    """Train and evaluate the CNN."""
+    from mpralens.data.training import load_training_data
+    from mpralens.models.cnn.train import CNNSettings, predict_tiles, train_cnn
+
+    outdir = Folder(args.outdir, "train-cnn", keep=CNN_TRAINING_STATE)
+    check_folder(outdir)
+    arch_kwargs = json_object(args.arch_kwargs, what="--arch-kwargs", key="models.cnn.arch_kwargs")
+    devices = int(args.devices) if str(args.devices).isdigit() else args.devices
+    if args.gpus < 0:
+        raise InputError(f"--gpus must be >= 0, got {args.gpus}", key="resources.gpu")
+    settings = CNNSettings(
+        arch=args.arch,
+        arch_kwargs=arch_kwargs,
+        layout=args.layout,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        max_epochs=args.max_epochs,
+        patience=args.patience,
+        rc_augment=args.rc_augment,
+        seed=args.seed,
+        devices=args.gpus or devices,
+        accelerator="gpu" if args.gpus else "auto",
+    )
+    data = load_training_data(
+        args.tiles, args.activity, args.splits, need=("train", "valid", "test")
+    )
+    with claimed_folder(outdir):
+        try:
+            trained = train_cnn(data, settings, outdir.path, dataset=args.dataset)
+        except TypeError as exc:
+            raise InputError(
+                f"bad architecture settings: {exc}", key="models.cnn.arch_kwargs"
+            ) from exc
+    if trained is None:  # a data-parallel worker other than rank 0: rank 0 writes the outputs
+        return
+    best, net, spec = trained
+    test = data.subset("test")
+    pred = predict_tiles(net, spec, test)
+    _write_model_outputs(outdir, test, pred, "model.ckpt", lambda p: shutil.copyfile(best, p))
+
+
+def _add_predict(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model", required=True, type=Path, help="model.ckpt (CNN) or model.npz (k-mer)"
+    )
+    p.add_argument(
+        "--sequences", required=True, type=Path, help="FASTA, or TSV with id, sequence [, offset]"
+    )
+    p.add_argument("--out", required=True, type=Path, help="TSV: id then one column per task")
+
+
+@command("predict", "predict per-task activity of new sequences with a trained model")
+@arguments(_add_predict)
+def predict_cmd(args: argparse.Namespace) -> None:
+    """Predict with a trained model."""
+    from mpralens.models.predict import predict_file
+
+    table = predict_file(args.model, args.sequences)
+    with atomic_outputs(args.out) as (out,):
+        write_tsv(table, out)
+
+
+def _add_compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--predictions", nargs="+", required=True, metavar="NAME=PATH")
+    p.add_argument("--truth", type=Path, help="simulator truth/tile_activity.parquet")
+    p.add_argument("--out-tsv", required=True, type=Path)
+    p.add_argument("--out-figure", required=True, type=Path)
+    p.add_argument("--out-scatter", required=True, type=Path)
+
+
+@command("compare-models", "test-set metrics of every model and the Fig 6 comparison")
+@arguments(_add_compare)
+def compare_cmd(args: argparse.Namespace) -> None:
+    """Compare models."""
+    from mpralens.models.compare import compare
+    from mpralens.plots.models import plot_comparison, plot_scatter
+
+    paths = named_values(args.predictions, option="--predictions", form="NAME=PATH")
+    preds = {name: pd.read_csv(path, sep="\t") for name, path in paths.items()}
+    truth = pd.read_parquet(args.truth) if args.truth else None
+    metrics = compare(preds, truth)
+    with atomic_outputs(args.out_tsv, args.out_figure, args.out_scatter) as (tsv, fig, scatter):
+        write_tsv(metrics, tsv)
+        plot_comparison(metrics, fig)
+        plot_scatter(preds, scatter)

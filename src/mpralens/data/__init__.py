@@ -1,0 +1,1 @@
+"""Counts to activity: design, libraries, counts, log2 ratios, weights, splits and QC."""

@@ -1,0 +1,1 @@
+"""Grading base-resolution maps against annotations and the simulator's truth."""

@@ -1,0 +1,1 @@
+"""Sequence models of activity: k-mer baseline, CNNs, prediction, metrics, comparison."""

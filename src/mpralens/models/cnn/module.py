@@ -1,0 +1,225 @@
+"""The Lightning side of the CNN: masked weighted MSE, the LightningModule and the DataModule.
+
+The network is injected (a plain ``nn.Module`` from :mod:`mpralens.models.cnn.architectures`); the
+``spec`` dict that rebuilds it (architecture, its settings, tasks, input layout, data set, package
+version) is saved in every checkpoint under ``"mpralens"``, so :func:`load_network` can restore it
+with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from mpralens.data.training import TrainingData
+from mpralens.io.errors import InputError
+from mpralens.io.sequences import one_hot
+from mpralens.models.cnn.architectures import build_architecture
+
+LAYOUTS = ("tile", "positional")
+
+
+def masked_weighted_mse(pred: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Weighted MSE over valid (tile, task) pairs only.
+
+    Parameters
+    ----------
+    pred, y, w
+        ``shape=(batch, n_tasks)``; ``y`` is NaN where a tile is invalid in a task (its weight is
+        then ignored as well).
+
+    Returns
+    -------
+    torch.Tensor
+        ``sum(w * (pred - y)^2) / sum(w)`` over valid pairs (0 if there are none).
+    """
+    valid = torch.isfinite(y)
+    w = torch.where(valid, w, torch.zeros_like(w))
+    diff = torch.where(valid, pred - y, torch.zeros_like(pred))
+    return (w * diff**2).sum() / w.sum().clamp_min(1e-12)
+
+
+def encode(
+    seqs: list[str], offsets: np.ndarray | None, layout: str, frame_length: int
+) -> np.ndarray:
+    """One-hot inputs, ``shape=(n, 4, L)``, ``uint8``.
+
+    ``tile``: the tile itself. ``positional``: the tile placed at ``offset`` in a zero-padded
+    frame of ``frame_length`` bases (Paggi et al.'s 295-bp positional input).
+    """
+    x = one_hot(seqs).astype(np.uint8)
+    if layout == "tile":
+        return x
+    if offsets is None:
+        raise ValueError("the positional layout needs tile offsets")
+    length = x.shape[2]
+    if (offsets < 0).any() or (offsets + length > frame_length).any():
+        raise InputError(f"tile offsets must place the tile inside the {frame_length}-bp frame")
+    out = np.zeros((len(seqs), 4, frame_length), dtype=np.uint8)
+    cols = offsets[:, None] + np.arange(length)[None, :]
+    out[np.arange(len(seqs))[:, None, None], np.arange(4)[None, :, None], cols[:, None, :]] = x
+    return out
+
+
+class ActivityModel(L.LightningModule):
+    """Regress per-task activity of one-hot sequences with an injected network.
+
+    Parameters
+    ----------
+    network
+        Maps ``(batch, 4, L)`` to ``(batch, n_tasks)``.
+    spec
+        Everything needed to rebuild ``network`` and use it (see module docstring).
+    lr
+        Adam learning rate.
+    rc_augment
+        Reverse-complement each training batch with probability 1/2.
+    """
+
+    def __init__(
+        self, network: nn.Module, spec: dict[str, Any], lr: float = 1e-3, rc_augment: bool = False
+    ) -> None:
+        super().__init__()
+        self.network = network
+        self.spec = spec
+        self.save_hyperparameters(ignore=["network"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predict ``(batch, n_tasks)`` from ``(batch, 4, L)``."""
+        return self.network(x)
+
+    def model_step(self, batch, stage: str) -> torch.Tensor:
+        """Shared train/validation/test step: the masked weighted MSE, logged per stage."""
+        x, y, w = batch
+        x = x.float()
+        if stage == "train" and self.hparams.rc_augment and torch.rand(()) < 0.5:
+            x = x.flip(dims=(1, 2))  # ACGT order: flipping channels complements
+        loss = masked_weighted_mse(self(x), y, w)
+        self.log(f"{stage}_loss", loss, on_epoch=True, on_step=False, prog_bar=stage == "val")
+        return loss
+
+    def training_step(self, batch, batch_idx):  # noqa: D102
+        return self.model_step(batch, "train")
+
+    def validation_step(self, batch, batch_idx):  # noqa: D102
+        return self.model_step(batch, "val")
+
+    def test_step(self, batch, batch_idx):  # noqa: D102
+        return self.model_step(batch, "test")
+
+    def configure_optimizers(self):  # noqa: D102
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:  # noqa: D102
+        checkpoint["mpralens"] = dict(self.spec)
+
+
+class ActivityDataModule(L.LightningDataModule):
+    """Train/valid/test loaders over a :class:`TrainingData`, inputs encoded once as ``uint8``."""
+
+    def __init__(self, data: TrainingData, *, layout: str, batch_size: int = 128) -> None:
+        super().__init__()
+        if layout not in LAYOUTS:
+            raise InputError(f"unknown input layout {layout!r}; expected one of {LAYOUTS}")
+        self.data, self.layout, self.batch_size = data, layout, batch_size
+        self.frame_length = data.frame_length
+        self._sets: dict[str, TensorDataset] = {}
+
+    def input_length(self) -> int:
+        """Input length the network sees."""
+        return (
+            self.frame_length
+            if self.layout == "positional"
+            else int(self.data.tiles["sequence"].str.len().max())
+        )
+
+    def dataset(self, split: str) -> TensorDataset:
+        """Tensors of one split (cached)."""
+        if split not in self._sets:
+            d = self.data.subset(split)
+            x = encode(
+                list(d.tiles["sequence"]),
+                d.tiles["offset"].to_numpy(),
+                self.layout,
+                self.frame_length,
+            )
+            self._sets[split] = TensorDataset(
+                torch.from_numpy(x),
+                torch.from_numpy(d.y.astype(np.float32)),
+                torch.from_numpy(d.w.astype(np.float32)),
+            )
+        return self._sets[split]
+
+    def train_dataloader(self):  # noqa: D102
+        gen = torch.Generator().manual_seed(int(torch.initial_seed()) % 2**63)
+        return DataLoader(
+            self.dataset("train"), batch_size=self.batch_size, shuffle=True, generator=gen
+        )
+
+    def val_dataloader(self):  # noqa: D102
+        return DataLoader(self.dataset("valid"), batch_size=1024)
+
+    def test_dataloader(self):  # noqa: D102
+        return DataLoader(self.dataset("test"), batch_size=1024)
+
+
+def load_network(path: str | PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild a trained network from a checkpoint, loaded with ``weights_only=True``.
+
+    Returns
+    -------
+    tuple
+        The network in eval mode on the CPU, and its spec (tasks, layout, data set, version...).
+    """
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise InputError("checkpoint not found", path=path) from exc
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is bad input here
+        # torch's own message runs to a page; its gist is the first sentence of the last line
+        # that names what was refused.
+        detail = str(exc).strip().splitlines()
+        gist = next((ln for ln in detail if "Unsupported" in ln or "GLOBAL" in ln), detail[0])
+        raise InputError(
+            "not a loadable mpralens checkpoint: torch.load(weights_only=True) refused it "
+            f"({type(exc).__name__}: {gist.strip()[:160]})",
+            path=path,
+        ) from exc
+    if "mpralens" not in ckpt or "state_dict" not in ckpt:
+        raise InputError(
+            "checkpoint carries no mpralens spec; was it written by mpralens train-cnn?", path=path
+        )
+    spec = ckpt["mpralens"]
+    net = build_architecture(
+        spec["arch"],
+        n_tasks=len(spec["tasks"]),
+        input_length=spec["input_length"],
+        **spec["arch_kwargs"],
+    )
+    state = {
+        k.removeprefix("network."): v
+        for k, v in ckpt["state_dict"].items()
+        if k.startswith("network.")
+    }
+    net.load_state_dict(state)
+    return net.eval(), spec
+
+
+@torch.no_grad()
+def predict_array(net: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Run ``net`` over one-hot ``x`` (``(n, 4, L)``) in batches; returns ``(n, n_tasks)``."""
+    net.eval()
+    device = next(net.parameters()).device
+    out = [
+        net(torch.from_numpy(x[i : i + batch_size]).to(device=device, dtype=torch.float32))
+        .cpu()
+        .numpy()
+        for i in range(0, len(x), batch_size)
+    ]
+    return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)

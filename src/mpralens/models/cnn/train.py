@@ -1,0 +1,173 @@
+"""Training the multitask CNN: seeded, deterministic, early-stopped, resumable.
+
+Checkpoints go to ``<outdir>/checkpoints/`` (``best.ckpt`` by validation loss and ``last.ckpt``);
+a rerun with the same settings and data resumes from ``last.ckpt``, while changed settings or data
+start afresh (a fingerprint of both is stored in the checkpoint). The training curve is the
+``CSVLogger`` file ``<outdir>/metrics.csv``. ``accelerator="auto"`` uses a GPU when there is one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+
+from mpralens import __version__
+from mpralens.data.training import TrainingData, require_tiles
+from mpralens.models.cnn.architectures import build_architecture
+from mpralens.models.cnn.module import (
+    ActivityDataModule,
+    ActivityModel,
+    encode,
+    load_network,
+    predict_array,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CNNSettings:
+    """Training settings (see config/README.md, ``models.cnn``)."""
+
+    arch: str = "paggi"
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    layout: str = "tile"
+    batch_size: int = 128
+    lr: float = 1e-3
+    max_epochs: int = 30
+    patience: int = 4
+    rc_augment: bool = False
+    seed: int = 0
+    devices: int | str = "auto"
+    accelerator: str = "auto"
+
+
+def _fingerprint(settings: CNNSettings, data: TrainingData) -> str:
+    """Hash of the settings and data a checkpoint depends on.
+
+    The epoch limit, patience, devices and accelerator are left out, so that a rerun with a higher
+    ``max_epochs`` continues from ``last.ckpt``.
+    """
+    left_out = ("max_epochs", "patience", "devices", "accelerator")
+    what = {k: v for k, v in asdict(settings).items() if k not in left_out}
+    h = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode())
+    h.update(data.tiles["tile_id"].str.cat().encode())
+    h.update(data.tiles["split"].str.cat().encode())
+    h.update(data.y.tobytes())
+    h.update(data.w.tobytes())
+    return h.hexdigest()
+
+
+def train_cnn(
+    data: TrainingData,
+    settings: CNNSettings,
+    outdir: str | Path,
+    *,
+    dataset: str = "",
+    fast_dev_run: bool = False,
+) -> tuple[Path, torch.nn.Module, dict[str, Any]] | None:
+    """Train, keep the best checkpoint, and return it reloaded.
+
+    With several devices (data-parallel), every worker process runs this; only rank 0 returns
+    the model, the others return None.
+
+    Returns
+    -------
+    tuple
+        Path of the best checkpoint, the reloaded network, and its spec.
+
+    Raises
+    ------
+    InputError
+        A task has no usable tile in the train or valid split, or the valid split is empty: early
+        stopping on an empty validation set would stop on nothing (see
+        :func:`mpralens.data.training.require_tiles`).
+    """
+    require_tiles(data, ("train", "valid"))
+    outdir = Path(outdir)
+    L.seed_everything(settings.seed, workers=True, verbose=False)
+    dm = ActivityDataModule(data, layout=settings.layout, batch_size=settings.batch_size)
+    spec = {
+        "arch": settings.arch,
+        "arch_kwargs": dict(settings.arch_kwargs),
+        "tasks": list(data.tasks),
+        "layout": settings.layout,
+        "input_length": dm.input_length(),
+        "frame_length": dm.frame_length,
+        "tile_length": int(data.tiles["sequence"].str.len().max()),
+        "dataset": dataset,
+        "version": __version__,
+        "fingerprint": _fingerprint(settings, data),
+    }
+    net = build_architecture(
+        settings.arch,
+        n_tasks=len(data.tasks),
+        input_length=spec["input_length"],
+        **settings.arch_kwargs,
+    )
+    model = ActivityModel(net, spec, lr=settings.lr, rc_augment=settings.rc_augment)
+    ckdir = outdir / "checkpoints"
+    best_cb = ModelCheckpoint(
+        dirpath=ckdir,
+        filename="best",
+        monitor="val_loss",
+        mode="min",
+        save_last=True,
+        enable_version_counter=False,
+    )
+    trainer = L.Trainer(
+        max_epochs=settings.max_epochs,
+        callbacks=[
+            EarlyStopping(monitor="val_loss", mode="min", patience=settings.patience),
+            best_cb,
+        ],
+        logger=CSVLogger(save_dir=str(outdir), name="", version=""),
+        deterministic=True,
+        accelerator=settings.accelerator,
+        devices=settings.devices,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=10,
+        fast_dev_run=fast_dev_run,
+    )
+    resume = _resumable(ckdir / "last.ckpt", spec["fingerprint"])
+    if resume:
+        log.info("resuming from %s", resume)
+    trainer.fit(model, datamodule=dm, ckpt_path=resume)
+    if not trainer.is_global_zero:
+        return None
+    if fast_dev_run:
+        return Path(), model.network.cpu().eval(), spec
+    best = Path(best_cb.best_model_path or ckdir / "best.ckpt")
+    net, spec = load_network(best)
+    return best, net, spec
+
+
+def _resumable(last: Path, fingerprint: str) -> str | None:
+    if not last.exists():
+        return None
+    try:
+        meta = torch.load(last, map_location="cpu", weights_only=True).get("mpralens", {})
+    except Exception:  # noqa: BLE001 - a corrupt last checkpoint (killed mid-write) is not resumed
+        return None
+    return str(last) if meta.get("fingerprint") == fingerprint else None
+
+
+def predict_tiles(net: torch.nn.Module, spec: dict[str, Any], data: TrainingData):
+    """Predictions ``(n_tiles, n_tasks)`` for the tiles of ``data``."""
+    x = encode(
+        list(data.tiles["sequence"]),
+        data.tiles["offset"].to_numpy(),
+        spec["layout"],
+        spec["frame_length"],
+    )
+    return predict_array(net, x)

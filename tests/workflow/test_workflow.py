@@ -1,0 +1,282 @@
+"""The workflow end to end: lint, the whole DAG on a tiny config, the real pilot in both layouts."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from tests.conftest import dry_run_jobs, run_snakemake, workflow_copy
+
+
+def test_lint_is_clean(tmp_path):
+    wd = workflow_copy(tmp_path / "wf")
+    proc = run_snakemake(wd, "--lint", "--configfile", "config/config.yaml", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_whole_dag_on_tiny_config(tiny_run):
+    res = tiny_run / "results" / "tiny"
+    act = pd.read_csv(res / "activity.tsv.gz", sep="\t")
+    assert list(act.columns) == [
+        "tile_id",
+        "region_id",
+        "tile_pos",
+        "task",
+        "log2_ratio_rep1",
+        "log2_ratio_rep2",
+        "log2_ratio_rep3",  # tiny.yaml: 3 replicates in HepG2, 2 in K562
+        "activity",
+        "valid",
+        "weight",
+    ]
+    assert sorted(act["task"].unique()) == ["HepG2_SV40P", "HepG2_minP", "K562_SV40P", "K562_minP"]
+    assert len(act) == 60 * 31 * 4
+    hepg2 = act["task"].str.startswith("HepG2")
+    assert act.loc[~hepg2, "log2_ratio_rep3"].isna().all()
+    assert act.loc[act["valid"] & hepg2, "log2_ratio_rep3"].notna().all()
+    assert act.loc[act["valid"], "weight"].between(0, 1).all()
+    assert (act.loc[~act["valid"], "weight"] == 0).all()
+    splits = pd.read_csv(res / "splits.tsv", sep="\t")
+    assert (splits.groupby("region_id")["split"].nunique() == 1).all()
+    assert set(splits["split"]) == {"train", "valid", "test"}
+    qc = json.loads((res / "qc" / "qc.json").read_text())
+    assert set(qc["tasks"]) == set(act["task"])
+    assert {t: e["n_replicates"] for t, e in qc["tasks"].items()} == {
+        "HepG2_SV40P": 3,
+        "HepG2_minP": 3,
+        "K562_SV40P": 2,
+        "K562_minP": 2,
+    }
+    for lib in qc["libraries"].values():
+        assert lib["total_reads"] > 0
+    models = pd.read_csv(res / "evaluation" / "models.tsv", sep="\t")
+    assert set(models["model"]) == {"kmer", "cnn"}
+    assert set(models["target"]) == {"measured", "truth"}
+    assert len(models) == 2 * 2 * 4
+    # Every task of both replicate counts is fitted and tested on real tiles.
+    assert (models["n"] > 0).all() and models["weighted_mse"].notna().all()
+    assert (res / "evaluation" / "models.png").stat().st_size > 10_000
+    assert (res / "models" / "cnn" / "checkpoints" / "last.ckpt").exists()
+    # ISM of the CNN: every base of every region, 5 windows each (the genome has the flanks).
+    ism = pd.read_csv(res / "ism" / "cnn" / "scores.tsv.gz", sep="\t")
+    assert list(ism.columns) == ["chrom", "pos", "region_id", "task", "score", "n_windows"]
+    assert len(ism) == 60 * 295 * 4 and (ism["n_windows"] == 5).all()
+    assert ism["score"].notna().all() and (ism["score"] != 0).mean() > 0.5
+    assert sorted(p.name for p in (res / "ism" / "cnn" / "tracks").glob("*.bw")) == [
+        f"{t}.bw" for t in sorted(act["task"].unique())
+    ]
+    # Evaluation of the ISM map against the simulated annotations (Figs 7-9) with its summary.
+    summary = json.loads((res / "evaluation" / "ism_cnn" / "summary.json").read_text())
+    assert set(summary["tasks"]) == set(act["task"])
+    for per in summary["tasks"].values():
+        assert set(per) == {"conservation", "tf_sites", "reference"}
+        assert -1 <= per["conservation"]["binned_spearman_score_ge_0"] <= 1
+        assert per["reference"]["bases"] == 60 * 295
+    assert set(summary["tf_by_cell"]["cells"]) == {"HepG2", "K562"} and "tss" in summary
+    rules = ("simulate_tiled", "import_counts", "normalize", "weights", "split", "ism_cnn")
+    rules += ("evaluate_ism_cnn",)
+    for rule in rules + ("train_kmer", "train_cnn", "compare_models"):
+        assert (tiny_run / "benchmarks" / "tiny" / f"{rule}.tsv").exists()
+    # The HTML report holds every figure.
+    run_snakemake(tiny_run, "--report", "report.html", "--configfile", "tests/configs/tiny.yaml")
+    html = (tiny_run / "report.html").read_text(errors="ignore")
+    for fig in (
+        "replicates.png",
+        "counts.png",
+        "models.png",
+        "models_scatter.png",
+        "top_regions.png",
+    ):
+        assert fig in html, fig
+    # A second run has nothing to do.
+    proc = run_snakemake(tiny_run, "-n", "--configfile", "tests/configs/tiny.yaml")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("task", "n_reps"), [("HepG2_SV40P", 3), ("K562_minP", 2)])
+def test_tiny_dag_unequal_replicates_by_hand(tiny_run, task, n_reps):
+    """Log ratios, activity and diagonal weights of the 3- and the 2-replicate task, recomputed
+    with numpy from the imported counts (pseudocount 1, min_dna 20, one plasmid per promoter)."""
+    res = tiny_run / "results" / "tiny"
+    counts = pd.read_parquet(res / "counts.parquet")
+    act = pd.read_csv(res / "activity.tsv.gz", sep="\t")
+    act = act[act["task"] == task].set_index("tile_id").loc[counts["tile_id"]]
+    cell, promoter = task.split("_")
+    dna = counts[f"{promoter}_Plasmid"].to_numpy(dtype=float)
+    valid = dna >= 20
+    assert (act["valid"].to_numpy() == valid).all() and valid.sum() > 100
+    d = np.log2((dna + 1) / (dna[valid] + 1).sum())
+    reps = []
+    for r in range(1, n_reps + 1):
+        rna = counts[f"{cell}_{promoter}_mRNA_Rep{r}"].to_numpy(dtype=float)
+        reps.append(np.log2((rna + 1) / (rna[valid] + 1).sum()) - d)
+    reps = np.column_stack(reps)[valid]
+    for r in range(n_reps):
+        got = act[f"log2_ratio_rep{r + 1}"].to_numpy()[valid]
+        assert got == pytest.approx(reps[:, r], abs=1e-6)
+    assert act["log2_ratio_rep3"].isna().all() == (n_reps == 2)
+    # Activity: the mean over this task's own replicates.
+    assert act["activity"].to_numpy()[valid] == pytest.approx(reps.mean(axis=1), abs=1e-6)
+    # Diagonal weight: the spread sqrt(sum (r - mean)^2 / (n - 1)) (|r1 - r2| / sqrt 2 for two),
+    # negated and min-max scaled over the valid tiles.
+    spread = np.sqrt(((reps - reps.mean(axis=1, keepdims=True)) ** 2).sum(axis=1) / (n_reps - 1))
+    if n_reps == 2:
+        assert spread == pytest.approx(np.abs(reps[:, 0] - reps[:, 1]) / np.sqrt(2))
+    weight = (spread.max() - spread) / (spread.max() - spread.min())
+    assert act["weight"].to_numpy()[valid] == pytest.approx(weight, abs=1e-5)
+    # A few tiles spelled out: the most and least reproducible valid tiles weigh 1 and 0.
+    ids = counts["tile_id"].to_numpy()[valid]
+    assert act.loc[ids[spread.argmin()], "weight"] == pytest.approx(1.0)
+    assert act.loc[ids[spread.argmax()], "weight"] == pytest.approx(0.0, abs=1e-8)
+
+
+@pytest.mark.parametrize("layout", ["ernst", "geo"])
+def test_pilot_through_snakemake(layout, shared, tmp_path):
+    wd = workflow_copy(tmp_path / "wf")
+    name = f"pilot_{layout}"
+    run_snakemake(
+        wd, f"results/{name}/activity.tsv.gz", "--configfile", f"tests/configs/{name}.yaml"
+    )
+    act = pd.read_csv(wd / "results" / name / "activity.tsv.gz", sep="\t")
+    assert len(act) == 18 * 2 and set(act["task"]) == {"HepG2_SV40P", "K562_SV40P"}
+    assert act["valid"].all()
+    # Sharpr's own normalisation (Pilot_normalized, HepG2 rep1, recentred ends) is on another
+    # scale, but it must rank a region's tiles as our rep1 log ratios do.
+    sharpr = pd.read_csv(
+        shared
+        / "data/sharpr_format/ernst_site/Pilot_normalized/tablenorm_recenterends_HepG2_Rep1_20.txt",
+        sep="\t",
+        header=None,
+        index_col=0,
+    )
+    hep = act[act["task"] == "HepG2_SV40P"].sort_values(["region_id", "tile_pos"])
+    for region, g in hep.groupby("region_id"):
+        rho = spearmanr(g["log2_ratio_rep1"], sharpr.loc[region].to_numpy()).statistic
+        assert rho > 0.85, (region, rho)
+
+
+def test_reproduce_the_paper_config_plans(tmp_path):
+    """config/sharpr_mpra.yaml validates and plans the whole DAG: the 20 GEO count files and hg19
+    are downloads (hg19 once for both designs), region coordinates come from the tile IDs."""
+    wd = workflow_copy(tmp_path / "wf")
+    proc = run_snakemake(wd, "-n", "--configfile", "config/sharpr_mpra.yaml")
+    out = proc.stdout
+    table = out.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
+    counts = {ln.split()[0]: int(ln.split()[1]) for ln in table if len(ln.split()) == 2}
+    assert counts["download"] == 1 and counts["download_counts"] == 20
+    for rule in ("import_counts", "train_cnn", "ism_chunk", "ism", "evaluate_ism"):
+        assert counts[rule] == 2, (rule, counts)
+    sheet = pd.read_csv(wd / "config/sharpr_mpra/design1_libraries.tsv", sep="\t")
+    for url in sheet["path"]:  # GEO's layout: samples/GSMnnn/GSM<id>/suppl/GSM<id>_<name>
+        gsm = url.rsplit("/", 1)[1].split("_", 1)[0]
+        assert f"/{gsm}/suppl/{gsm}_" in url and "ScaleUpDesign1" in url
+
+
+@pytest.mark.slow
+def test_sharded_ism_through_the_workflow(tiny_run, tmp_path):
+    """ism.chunks: 3 runs three ism_chunk jobs and a merge whose scores equal the one-pass run."""
+    import shutil
+
+    wd = tmp_path / "wf"
+    shutil.copytree(tiny_run, wd, symlinks=True)
+    (wd / "chunks.yaml").write_text("ism:\n  chunks: 3\n")
+    target = "results/tiny/ism/cnn/scores.tsv.gz"
+    proc = run_snakemake(
+        wd, target, "--configfile", "tests/configs/tiny.yaml", "chunks.yaml", "--forcerun", "ism"
+    )
+    assert proc.stdout.count("rule ism_chunk:") + proc.stderr.count("rule ism_chunk:") == 3
+    assert (wd / target).read_bytes() == (tiny_run / target).read_bytes()
+
+
+def _dry_run_jobs(workdir, *args):
+    """rule -> (resources line, shell command) of a forced dry run of the tiny DAG."""
+    return {job.rule: (job.fields["resources"], job.shell) for job in dry_run_jobs(workdir, *args)}
+
+
+def _resource(line, name):
+    return int(re.search(rf"\b{name}=(\d+)", line).group(1))
+
+
+def test_resources_scale_with_input_size(tiny_run):
+    jobs = _dry_run_jobs(tiny_run)
+    # train_kmer: mem_mb = 1000 + 100 per MB of input, runtime = 5 + 2 per MB (common.smk).
+    inputs = ["tiles.tsv.gz", "activity.tsv.gz", "splits.tsv"]
+    mb = sum((tiny_run / "results/tiny" / f).stat().st_size for f in inputs) / 1e6
+    res = jobs["train_kmer"][0]
+    assert _resource(res, "mem_mb") == int(1000 + 100 * mb + 0.5)
+    assert _resource(res, "runtime") == int(5 + 2 * mb + 0.5)
+    # ISM: per MB of tiles only, fast method (8 min per MB), one chunk.
+    tiles_mb = (tiny_run / "results/tiny/tiles.tsv.gz").stat().st_size / 1e6
+    assert _resource(jobs["ism_chunk"][0], "runtime") == int(10 + 8 * tiles_mb + 0.5)
+    assert "--gpus 0 " in jobs["train_cnn"][1]
+
+
+def test_biophysical_fit_time_counts_the_profile_fits(tmp_path):
+    wd = workflow_copy(tmp_path / "wf")
+    jobs = {
+        job.fields["wildcards"]: job
+        for job in dry_run_jobs(wd, config="config/config.yaml")
+        if job.rule == "fit_biophysical"
+    }
+    lac_mb = (wd / "resources/lac_sortseq/sortseq_data.csv.gz").stat().st_size / 1e6
+    per_fit = int(1 + lac_mb + 0.5)  # scaled(1, 1) minutes per fit
+    # 2 restarts x (7 grid points + 1 fit at the profile minimum) for the model with dG_I.
+    thermo = jobs["bds=lac, model=lac_thermo"]
+    assert _resource(thermo.fields["resources"], "runtime") == 2 * 8 * per_fit
+    kinetic = jobs["bds=lac, model=lac_kinetic"]
+    assert _resource(kinetic.fields["resources"], "runtime") == 2 * 1 * per_fit
+
+
+def test_gpu_profile_gives_train_cnn_a_gpu(tiny_run):
+    jobs = _dry_run_jobs(tiny_run, "--workflow-profile", "profiles/gpu")
+    res, cmd = jobs["train_cnn"]
+    assert _resource(res, "gpu") == 1 and "--gpus 1 " in cmd
+    assert "gpu=" not in jobs["train_kmer"][0]
+
+
+PER_BARCODE = """seed: 3
+datasets:
+  bc:
+    type: tiled_mpra
+    source: simulate
+    barcodes: keep
+    simulate: {n_regions: 20, n_barcodes: 4, seed: 5}
+normalize: {method: per_barcode, pseudocount: 1, min_dna: 20}
+"""
+
+
+def test_per_barcode_normalisation_through_the_workflow(tmp_path):
+    """`normalize.method: per_barcode` runs to activity.tsv.gz: import declares the barcode table,
+    and the activities are the per-barcode ones, not the barcode-summed ones."""
+    import numpy as np
+
+    from mpralens.data.libraries import pair_libraries, read_library_sheet
+    from mpralens.data.normalize import log_ratios
+
+    wd = workflow_copy(tmp_path / "wf")
+    (wd / "bc.yaml").write_text(PER_BARCODE)
+    run_snakemake(wd, "results/bc/activity.tsv.gz", "--configfile", "bc.yaml")
+    res = wd / "results" / "bc"
+    sheet_path = wd / "resources" / "bc" / "libraries.tsv"
+    pairs = pair_libraries(read_library_sheet(sheet_path, check_files=False), sheet_path=sheet_path)
+    tiles = pd.read_csv(res / "tiles.tsv.gz", sep="\t")
+    counts = pd.read_parquet(res / "counts.parquet")
+    barcodes = pd.read_parquet(res / "barcode_counts.parquet")
+    assert len(barcodes) == len(tiles) * 4
+    kw = {"pseudocount": 1.0, "min_dna": 20}
+    expected = log_ratios(tiles, counts, pairs, barcode_counts=barcodes, **kw)
+    summed = log_ratios(tiles, counts, pairs, **kw)
+    act = pd.read_csv(res / "activity.tsv.gz", sep="\t")
+    keys = ["tile_id", "task"]
+    got = act[keys + ["activity"]].merge(expected[keys + ["activity"]], on=keys, validate="1:1")
+    assert len(got) == len(expected) == 20 * 31 * 4
+    np.testing.assert_allclose(got["activity_x"], got["activity_y"], rtol=1e-7, equal_nan=True)
+    valid = expected["valid"].to_numpy()
+    assert valid.mean() > 0.5
+    diff = np.abs(expected["activity"] - summed["activity"]).to_numpy()[valid]
+    assert diff.max() > 0.05  # the two methods disagree, so the check above tells them apart
