@@ -1,8 +1,9 @@
 # mpralens: MPRA counts -> activity -> models -> base-resolution maps.
 # This file only loads and validates the config, includes one .smk per stage and defines `all`.
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 from mpralens.io.yaml_files import workflow_config
+from mpralens.workflow import all_outputs, load_config
 
 min_version("9.0")
 
@@ -17,18 +18,19 @@ if not CONFIG_FILES and not workflow.config_settings.replace_workflow_config:
 MERGED_CONFIG = workflow_config(CONFIG_FILES, workflow.config_settings.config)
 if CONFIG_FILES == [DEFAULT_CONFIG]:
 
-    configfile: DEFAULT_CONFIG  # recorded for the report; replaced by MERGED_CONFIG below
+    configfile: DEFAULT_CONFIG  # recorded for the report; replaced below
 
 
+# The typed settings model (mpralens.config.settings) checks every key and fills every default:
+# a typo stops here naming the key and what is allowed.
+SETTINGS, CONFIG = load_config(MERGED_CONFIG)
 config.clear()
-config.update(MERGED_CONFIG)
-validate(config, "workflow/schemas/config.schema.yaml")
+config.update(CONFIG)
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
-include: "workflow/rules/download.smk"
-include: "workflow/rules/counts.smk"
+include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/ism.smk"
 include: "workflow/rules/evaluate.smk"
@@ -37,5 +39,5 @@ include: "workflow/rules/biophysics.smk"
 
 rule all:
     input:
-        all_outputs(),
+        all_outputs(CONFIG),
     default_target: True

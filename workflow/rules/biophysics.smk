@@ -6,7 +6,7 @@ rule simulate_sortseq:
         data="resources/{bds}/sortseq_data.csv.gz",
         truth="resources/{bds}/truth.json",
     params:
-        settings=sortseq_sim_settings,
+        settings=lambda w: settings(BIO["datasets"][w.bds]["simulate"]),
     log:
         "logs/biophysics/{bds}/simulate_sortseq.log",
     benchmark:
@@ -19,13 +19,13 @@ rule simulate_sortseq:
         ENV_TORCH
     shell:
         "mpralens simulate-sortseq --outdir resources/{wildcards.bds} "
-        "--settings-json {params.settings:q} > {log:q} 2>&1"
+        "--settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule fit_biophysical:
     input:
-        data=get_sortseq_data,
-        spec=get_model_spec,
+        data=lambda w: wf.sortseq_data(CONFIG, w.bds),
+        spec=lambda w: BIO["models"][w.model],
     output:
         params="results/biophysics/{bds}/{model}/params.json",
         info="results/biophysics/{bds}/{model}/info.json",
@@ -42,7 +42,7 @@ rule fit_biophysical:
             subcategory="{bds} {model}",
         ),
     params:
-        settings=biophysics_fit_settings,
+        settings=settings(BIO["fit"]),
     log:
         "logs/biophysics/{bds}/{model}.log",
     benchmark:
@@ -56,5 +56,5 @@ rule fit_biophysical:
     shell:
         "OMP_NUM_THREADS={threads} mpralens fit-biophysical --data {input.data:q} "
         "--model-spec {input.spec:q} --name {wildcards.model} "
-        "--settings-json {params.settings:q} "
+        "--settings {params.settings:q} "
         "--outdir results/biophysics/{wildcards.bds}/{wildcards.model} > {log:q} 2>&1"

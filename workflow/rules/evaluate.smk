@@ -32,7 +32,8 @@ rule evaluate_ism:
             subcategory="{ds} {ism_model}",
         ),
     params:
-        flags=evaluate_flags,
+        args=lambda w, input: wf.evaluate_args(CONFIG, w.ds, input),
+        settings=settings(CONFIG["evaluation"], seeded=True),
     log:
         "logs/{ds}/evaluate_ism_{ism_model}.log",
     benchmark:
@@ -44,5 +45,6 @@ rule evaluate_ism:
     conda:
         ENV_BASE
     shell:
-        "mpralens evaluate-ism --scores {input.scores:q} {params.flags} "
+        "mpralens evaluate-ism --scores {input.scores:q} {params.args} "
+        "--settings {params.settings:q} "
         "--outdir results/{wildcards.ds}/evaluation/ism_{wildcards.ism_model} > {log:q} 2>&1"

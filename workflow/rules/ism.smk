@@ -13,8 +13,8 @@ rule ism_chunk:
     output:
         scores=temp("results/{ds}/ism/{ism_model}/chunks/{chunk}.tsv.gz"),
     params:
-        flags=ism_flags,
-        chunks=ISM["chunks"],
+        args=lambda w, input: wf.optional_args(input, genome="--genome"),
+        settings=settings(ISM),
     log:
         "logs/{ds}/ism_{ism_model}_chunk{chunk}.log",
     benchmark:
@@ -26,12 +26,13 @@ rule ism_chunk:
     conda:
         ENV_TORCH
     shell:
-        "OMP_NUM_THREADS={threads} mpralens ism --model {input.model:q} --tiles {input.tiles:q} "
-        "{params.flags} --chunk {wildcards.chunk} --chunks {params.chunks} "
+        "OMP_NUM_THREADS={threads} mpralens ism-chunk --model {input.model:q} "
+        "--tiles {input.tiles:q} --splits {input.splits:q} {params.args} "
+        "--chunk {wildcards.chunk} --settings {params.settings:q} "
         "--out-tsv {output.scores:q} > {log:q} 2>&1"
 
 
-rule ism:
+rule ism_merge:
     input:
         unpack(get_ism_merge_inputs),
     output:
@@ -44,7 +45,8 @@ rule ism:
             subcategory="{ds}",
         ),
     params:
-        flags=ism_merge_flags,
+        args=lambda w, input: wf.optional_args(input, genome="--genome", sites="--sites"),
+        settings=settings(ISM),
     log:
         "logs/{ds}/ism_{ism_model}.log",
     benchmark:
@@ -56,5 +58,6 @@ rule ism:
     conda:
         ENV_BASE
     shell:
-        "mpralens ism-merge --scores {input.chunks:q} {params.flags} --out-tsv {output.scores:q} "
+        "mpralens ism-merge --scores {input.chunks:q} {params.args} --settings {params.settings:q} "
+        "--out-tsv {output.scores:q} "
         "--out-tracks {output.tracks:q} --out-figure {output.figure:q} > {log:q} 2>&1"

@@ -9,10 +9,7 @@ rule train_kmer:
         predictions="results/{ds}/models/kmer/predictions.tsv.gz",
         metrics="results/{ds}/models/kmer/metrics.tsv",
     params:
-        k=config["models"]["kmer"]["k"],
-        method=config["models"]["kmer"]["method"],
-        alpha=config["models"]["kmer"]["alpha"],
-        seed=config["seed"],
+        settings=settings(CONFIG["models"]["kmer"], seeded=True),
     log:
         "logs/{ds}/train_kmer.log",
     benchmark:
@@ -25,8 +22,7 @@ rule train_kmer:
         ENV_BASE
     shell:
         "mpralens train-kmer --tiles {input.tiles:q} --activity {input.activity:q} "
-        "--splits {input.splits:q} --k {params.k} --method {params.method} "
-        "--alpha {params.alpha} --seed {params.seed} "
+        "--splits {input.splits:q} --settings {params.settings:q} "
         "--outdir results/{wildcards.ds}/models/kmer > {log:q} 2>&1"
 
 
@@ -38,7 +34,7 @@ rule train_cnn:
         predictions="results/{ds}/models/cnn/predictions.tsv.gz",
         metrics="results/{ds}/models/cnn/metrics.tsv",
     params:
-        flags=cnn_flags,
+        settings=settings(CONFIG["models"]["cnn"], seeded=True),
     log:
         "logs/{ds}/train_cnn.log",
     benchmark:
@@ -46,13 +42,13 @@ rule train_cnn:
     threads: 2
     resources:
         mem_mb=scaled(2000, 100),
-        runtime=scaled(10, 0.25 * config["models"]["cnn"]["max_epochs"]),
+        runtime=scaled(10, 0.25 * CONFIG["models"]["cnn"]["max_epochs"]),
         gpu=0,  # profiles/gpu sets 1 (or N for data-parallel training on N GPUs)
     conda:
         ENV_TORCH
     shell:
         "OMP_NUM_THREADS={threads} mpralens train-cnn --tiles {input.tiles:q} "
-        "--activity {input.activity:q} --splits {input.splits:q} {params.flags} "
+        "--activity {input.activity:q} --splits {input.splits:q} --settings {params.settings:q} "
         "--gpus {resources.gpu} "
         "--dataset {wildcards.ds} --outdir results/{wildcards.ds}/models/cnn > {log:q} 2>&1"
 
@@ -75,7 +71,7 @@ rule compare_models:
             subcategory="{ds}",
         ),
     params:
-        truth=truth_flag,
+        truth=lambda w, input: wf.optional_args(input, truth="--truth"),
     log:
         "logs/{ds}/compare_models.log",
     benchmark:

@@ -15,7 +15,7 @@ rule simulate_tiled:
         truth_tiles="resources/{ds}/truth/tile_activity.parquet",
         truth_bases="resources/{ds}/truth/base_effect.parquet",
     params:
-        settings=simulate_settings,
+        settings=lambda w: settings(CONFIG["datasets"][w.ds]["simulate"]),
     log:
         "logs/{ds}/simulate_tiled.log",
     benchmark:
@@ -28,4 +28,4 @@ rule simulate_tiled:
         ENV_BASE
     shell:
         "mpralens simulate-tiled --outdir resources/{wildcards.ds} "
-        "--settings-json {params.settings:q} > {log:q} 2>&1"
+        "--settings {params.settings:q} > {log:q} 2>&1"

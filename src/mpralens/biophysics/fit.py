@@ -41,26 +41,11 @@ from mpralens.biophysics.measurement import SortSeqMeasurement
 from mpralens.biophysics.profile import grid_points, profile_minimum, profiled_interactions
 from mpralens.biophysics.spec import ModelSpec
 from mpralens.biophysics.thermodynamic import ThermodynamicModel
+from mpralens.config.settings import FitSettings
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class FitSettings:
-    """Fitting settings (config ``biophysics.fit``)."""
-
-    restarts: int = 3
-    lr: float = 0.005
-    batch_size: int = 512
-    max_epochs: int = 200
-    patience: int = 10
-    hidden: int = 20
-    l2: float = 0.0
-    polish_steps: int = 5
-    seed: int = 0
-    interaction_grid: list[float] = field(
-        default_factory=lambda: [-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0]
-    )
+EnergyModel = ThermodynamicModel | KineticModel
 
 
 @dataclass
@@ -71,14 +56,14 @@ class Restart:
     val_nll: float
     epochs: int
     seconds: float
-    model: nn.Module
+    model: EnergyModel
     measurement: SortSeqMeasurement
     curve: list[dict[str, float]] = field(default_factory=list)
     profile: list[dict[str, float]] = field(default_factory=list)
     at_grid_edge: tuple[bool, ...] = ()
 
 
-def build_energy_model(spec: ModelSpec) -> nn.Module:
+def build_energy_model(spec: ModelSpec) -> EnergyModel:
     """Build the network a spec describes."""
     return ThermodynamicModel(spec) if spec.kind == "thermodynamic" else KineticModel(spec)
 
@@ -87,7 +72,7 @@ class SortSeqFit(L.LightningModule):
     """Energy model + sort-seq measurement, trained on the per-read NLL (nats)."""
 
     def __init__(
-        self, model: nn.Module, measurement: SortSeqMeasurement, lr: float, l2: float = 0.0
+        self, model: EnergyModel, measurement: SortSeqMeasurement, lr: float, l2: float = 0.0
     ) -> None:
         super().__init__()
         self.model, self.measurement, self.lr, self.l2 = model, measurement, lr, l2
@@ -205,6 +190,7 @@ def _fit_once(
     L.seed_everything(seed, workers=True, verbose=False)
     model, meas = build_energy_model(spec), SortSeqMeasurement(data.n_bins, settings.hidden)
     if interactions is not None:
+        assert isinstance(model, ThermodynamicModel)  # only thermodynamic interactions are profiled
         with torch.no_grad():
             model.dG_int.copy_(torch.tensor(interactions, dtype=model.dG_int.dtype))
         model.dG_int.requires_grad_(False)
@@ -227,9 +213,12 @@ def _fit_once(
         train_dataloaders=_loader(train, settings.batch_size, True, seed),
         val_dataloaders=_loader(valid, 65536, False, seed),
     )
+    assert keep.state is not None  # validation ran at least once
+    assert keep.state is not None  # validation ran at least once
     module.load_state_dict(keep.state)
     val = _polish(module, train, valid, settings.polish_steps, keep.best)
     if interactions is not None:
+        assert isinstance(model, ThermodynamicModel)
         model.dG_int.requires_grad_(True)
     log.info(
         "%s: val NLL %.5f nats/read after %d epochs%s",

@@ -64,6 +64,9 @@ def _reaches(i: int, root: int, nxt: dict[int, int], n: int) -> bool:
 class KineticModel(nn.Module):
     """Activity of one-hot sequences, ``(batch, 4, L) -> (batch,)``, from a kinetic spec."""
 
+    # Buffer (``register_buffer``), declared for the type checker; ``trees_<r>`` are read by name.
+    rate_site: torch.Tensor
+
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         if spec.kind != "kinetic":
@@ -83,6 +86,8 @@ class KineticModel(nn.Module):
         self.output_edge = next(
             i for i, t in enumerate(spec.transitions) if (t.source, t.target) == spec.output
         )
+        assert spec.output is not None  # parse_spec requires ``output`` of kinetic specs
+        assert spec.output is not None  # parse_spec requires ``output`` of kinetic specs
         self.output_state = idx[spec.output[0]]
 
     def log_rates(self, x: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,8 @@ class SortSeqMeasurement(nn.Module):
 
     def __init__(self, n_bins: int, hidden: int = 20) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, n_bins))
+        first, last = nn.Linear(1, hidden), nn.Linear(hidden, n_bins)
+        self.net = nn.Sequential(first, nn.Tanh(), last)
         # FACS bins sort cells by log fluorescence, so the network reads log t: a function of t on
         # a linear scale cannot follow p(bin | t) over the decades of t that mutants span, and the
         # energy model then bends to compensate (biasing the interaction energy).
@@ -30,11 +31,11 @@ class SortSeqMeasurement(nn.Module):
         # network otherwise lets a mirror-image energy model (all energies sign-flipped) fit
         # almost as well, and the optimiser may settle there.
         with torch.no_grad():
-            self.net[0].weight.uniform_(0.5, 1.5)
-            self.net[0].bias.uniform_(-1.0, 1.0)
+            first.weight.uniform_(0.5, 1.5)
+            first.bias.uniform_(-1.0, 1.0)
             ramp = torch.linspace(-1.0, 1.0, n_bins)[:, None]
-            self.net[2].weight.copy_(ramp * torch.full((1, hidden), 2.0 / hidden))
-            self.net[2].bias.zero_()
+            last.weight.copy_(ramp * torch.full((1, hidden), 2.0 / hidden))
+            last.bias.zero_()
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         """Log bin probabilities."""

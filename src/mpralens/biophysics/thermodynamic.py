@@ -19,6 +19,11 @@ from mpralens.biophysics.spec import ModelSpec
 class ThermodynamicModel(nn.Module):
     """Activity of one-hot sequences, ``(batch, 4, L) -> (batch,)``."""
 
+    # Buffers (``register_buffer``), declared for the type checker.
+    w_sj: torch.Tensor
+    a_fixed: torch.Tensor
+    learned: torch.Tensor
+
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         if spec.kind != "thermodynamic":

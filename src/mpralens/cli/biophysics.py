@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mpralens.cli._args import arguments, build_settings, command, json_object
+from mpralens.cli._args import command
+from mpralens.config.settings import FitSettings
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
 
 
@@ -13,16 +14,20 @@ def _add_fit(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, type=Path, help="sort-seq CSV (set, ct_0.., x)")
     p.add_argument("--model-spec", required=True, type=Path, help="YAML model spec")
     p.add_argument("--name", default=None, help="model name (default: the spec file's stem)")
-    p.add_argument("--settings-json", default="{}", help="fit settings (restarts, lr, ...)")
     p.add_argument("--outdir", required=True, type=Path)
 
 
-@command("fit-biophysical", "fit a thermodynamic or kinetic model to sort-seq data")
-@arguments(_add_fit)
-def fit_biophysical_cmd(args: argparse.Namespace) -> None:
+@command(
+    "fit-biophysical",
+    "fit a thermodynamic or kinetic model to sort-seq data",
+    arguments=_add_fit,
+    settings=FitSettings,
+    key="biophysics.fit",
+)
+def fit_biophysical_cmd(args: argparse.Namespace, settings: FitSettings) -> None:
     """Fit a biophysical model and write its parameters, matrices, logos and information."""
     from mpralens.biophysics.data import read_sortseq
-    from mpralens.biophysics.fit import FitSettings, fit_sortseq, information
+    from mpralens.biophysics.fit import fit_sortseq, information
     from mpralens.biophysics.outputs import write_fit
     from mpralens.biophysics.spec import load_spec
     from mpralens.plots.biophysics import plot_fit
@@ -30,8 +35,6 @@ def fit_biophysical_cmd(args: argparse.Namespace) -> None:
     outdir = Folder(args.outdir, "fit-biophysical")
     check_folder(outdir)  # before the fit, which takes minutes
     spec = load_spec(args.model_spec, args.name or args.model_spec.stem)
-    values = json_object(args.settings_json, what="--settings-json", key="biophysics.fit")
-    settings = build_settings(FitSettings, values, what="fit", key="biophysics.fit")
     data = read_sortseq(args.data, length=spec.length, n_bins=spec.bins)
     restarts = fit_sortseq(spec, data, settings)
     info = information(restarts[0], data.subset("test"))

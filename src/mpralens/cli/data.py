@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from mpralens.cli._args import arguments, command
+from mpralens.cli._args import command
+from mpralens.config.settings import NormalizeSettings, SplitSettings, WeightsSettings
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
 from mpralens.io.errors import InputError
 from mpralens.io.tables import write_tsv
@@ -33,9 +35,10 @@ def _add_import(p: argparse.ArgumentParser) -> None:
 
 
 @command(
-    "import-counts", "read counts in the Ernst-site or GEO layout into one tile x library table"
+    "import-counts",
+    "read counts in the Ernst-site or GEO layout into one tile x library table",
+    arguments=_add_import,
 )
-@arguments(_add_import)
 def import_counts_cmd(args: argparse.Namespace) -> None:
     """Import counts."""
     from mpralens.data.counts import import_counts, write_imported
@@ -64,15 +67,18 @@ def _add_normalize(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tiles", required=True, type=Path)
     p.add_argument("--libraries", required=True, type=Path)
     p.add_argument("--barcodes", type=Path, help="per-barcode method: barcode_counts.parquet")
-    p.add_argument("--pseudocount", type=float, default=1.0)
-    p.add_argument("--min-dna", type=int, default=20)
     p.add_argument("--out", required=True, type=Path, help="log_ratios.parquet")
     p.add_argument("--qc-dir", required=True, type=Path, help="folder: qc.json and figures")
 
 
-@command("normalize", "log2 RNA/DNA ratios per replicate and task, with QC")
-@arguments(_add_normalize)
-def normalize_cmd(args: argparse.Namespace) -> None:
+@command(
+    "normalize",
+    "log2 RNA/DNA ratios per replicate and task, with QC",
+    arguments=_add_normalize,
+    settings=NormalizeSettings,
+    key="normalize",
+)
+def normalize_cmd(args: argparse.Namespace, settings: NormalizeSettings) -> None:
     """Normalise counts to activity."""
     from mpralens.data.libraries import pair_libraries, read_library_sheet
     from mpralens.data.normalize import log_ratios
@@ -85,14 +91,16 @@ def normalize_cmd(args: argparse.Namespace) -> None:
     counts = pd.read_parquet(args.counts)
     tiles = pd.read_csv(args.tiles, sep="\t")
     barcodes = pd.read_parquet(args.barcodes) if args.barcodes else None
-    if args.pseudocount <= 0:
-        raise InputError("pseudocount must be positive", key="normalize.pseudocount")
+    if settings.method == "per_barcode" and barcodes is None:
+        raise InputError(
+            "method per_barcode needs --barcodes (barcode_counts.parquet)", key="normalize.method"
+        )
     table = log_ratios(
         tiles,
         counts,
         pair_libraries(sheet, sheet_path=args.libraries),
-        pseudocount=args.pseudocount,
-        min_dna=args.min_dna,
+        pseudocount=settings.pseudocount,
+        min_dna=settings.min_dna,
         barcode_counts=barcodes,
     )
     summary = qc_summary(counts, table, sheet, tiles)
@@ -105,19 +113,22 @@ def normalize_cmd(args: argparse.Namespace) -> None:
 
 def _add_weights(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-ratios", required=True, type=Path)
-    p.add_argument("--method", choices=["diagonal", "inverse_variance"], default="diagonal")
-    p.add_argument("--neighbors", type=int, default=50)
     p.add_argument("--out", required=True, type=Path, help="activity.tsv.gz")
 
 
-@command("weights", "replicate-consistency weights; writes the activity table")
-@arguments(_add_weights)
-def weights_cmd(args: argparse.Namespace) -> None:
+@command(
+    "weights",
+    "replicate-consistency weights; writes the activity table",
+    arguments=_add_weights,
+    settings=WeightsSettings,
+    key="weights",
+)
+def weights_cmd(args: argparse.Namespace, settings: WeightsSettings) -> None:
     """Add replicate weights."""
     from mpralens.data.weights import add_weights
 
     table = add_weights(
-        pd.read_parquet(args.log_ratios), method=args.method, neighbors=args.neighbors
+        pd.read_parquet(args.log_ratios), method=settings.method, neighbors=settings.neighbors
     )
     with atomic_outputs(args.out) as (out,):
         write_tsv(table, out)
@@ -125,34 +136,34 @@ def weights_cmd(args: argparse.Namespace) -> None:
 
 def _add_split(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tiles", required=True, type=Path)
-    p.add_argument("--by", choices=["region", "chromosome"], default="region")
-    p.add_argument("--valid-fraction", type=float, default=0.1)
-    p.add_argument("--test-fraction", type=float, default=0.1)
-    p.add_argument("--valid-chromosomes", nargs="*", default=["chr8"])
-    p.add_argument("--test-chromosomes", nargs="*", default=["chr18"])
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, type=Path, help="splits.tsv")
 
 
-@command("split", "train/valid/test split by region or chromosome")
-@arguments(_add_split)
-def split_cmd(args: argparse.Namespace) -> None:
+@command(
+    "split",
+    "train/valid/test split by region or chromosome",
+    arguments=_add_split,
+    settings=SplitSettings,
+    key="split",
+)
+def split_cmd(args: argparse.Namespace, settings: SplitSettings) -> None:
     """Split tiles by region or chromosome."""
     from mpralens.data.splits import make_splits
 
     tiles = pd.read_csv(args.tiles, sep="\t")
-    if args.by == "region":
+    kw: dict[str, Any]
+    if settings.by == "region":
         kw = {
-            "valid_fraction": args.valid_fraction,
-            "test_fraction": args.test_fraction,
-            "seed": args.seed,
+            "valid_fraction": settings.valid_fraction,
+            "test_fraction": settings.test_fraction,
+            "seed": settings.seed,
         }
     else:
         kw = {
-            "valid_chromosomes": args.valid_chromosomes,
-            "test_chromosomes": args.test_chromosomes,
+            "valid_chromosomes": settings.valid_chromosomes,
+            "test_chromosomes": settings.test_chromosomes,
         }
-    table = make_splits(tiles, by=args.by, **kw)
+    table = make_splits(tiles, by=settings.by, **kw)
     with atomic_outputs(args.out) as (out,):
         write_tsv(table, out)
 
@@ -165,8 +176,11 @@ def _add_fetch(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key", help="config entry the URL comes from (named in errors)")
 
 
-@command("fetch", "download a file and check its SHA-256 (all or nothing)")
-@arguments(_add_fetch)
+@command(
+    "fetch",
+    "download a file and check its SHA-256 (all or nothing)",
+    arguments=_add_fetch,
+)
 def fetch_cmd(args: argparse.Namespace) -> None:
     """Download one input file of a data set."""
     from mpralens.io.download import fetch

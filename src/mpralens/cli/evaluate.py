@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mpralens.cli._args import arguments, command, named_values
+from mpralens.cli._args import command, named_values
+from mpralens.config.settings import EvaluationSettings
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
 from mpralens.io.tables import write_tsv
 
@@ -15,12 +16,9 @@ from mpralens.io.tables import write_tsv
 def _add_evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scores", required=True, type=Path, help="results/<ds>/ism/<model>/scores")
     p.add_argument("--conservation", type=Path, help="bigWig of per-base scores or element BED")
-    p.add_argument("--conservation-threshold", type=float, default=2.0)
     p.add_argument("--tf-sites", nargs="+", default=[], metavar="CELL=BED")
     p.add_argument("--tss", type=Path, help="TSS BED with strand")
     p.add_argument("--reference", type=Path, help="Sharpr per-base scores or simulator truth")
-    p.add_argument("--bins", type=int, default=5000, help="quantile bins (5000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the shuffled control")
     p.add_argument("--outdir", required=True, type=Path)
 
 
@@ -47,9 +45,14 @@ EVAL_OUTPUTS = {
 }
 
 
-@command("evaluate-ism", "ISM scores vs conservation, TF sites, Sharpr scores and TSS (Figs 7-9)")
-@arguments(_add_evaluate)
-def evaluate_ism_cmd(args: argparse.Namespace) -> None:
+@command(
+    "evaluate-ism",
+    "ISM scores vs conservation, TF sites, Sharpr scores and TSS (Figs 7-9)",
+    arguments=_add_evaluate,
+    settings=EvaluationSettings,
+    key="evaluation",
+)
+def evaluate_ism_cmd(args: argparse.Namespace, settings: EvaluationSettings) -> None:
     """Evaluate one ISM map against the data set's annotations."""
     from mpralens.evaluate.ism_maps import evaluate, summary_json
     from mpralens.plots.evaluate import plot_figures
@@ -61,12 +64,12 @@ def evaluate_ism_cmd(args: argparse.Namespace) -> None:
     summary, tables = evaluate(
         table,
         conservation=args.conservation,
-        threshold=args.conservation_threshold,
+        threshold=settings.conservation_threshold,
         tf_sites=tf_sites,
         tss=args.tss,
         reference=_reference(args.reference) if args.reference else None,
-        n_bins=args.bins,
-        seed=args.seed,
+        n_bins=settings.bins,
+        seed=settings.seed,
         scores_path=args.scores,
     )
     with atomic_outputs(outdir) as (tmp,):

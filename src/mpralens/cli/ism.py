@@ -6,10 +6,12 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from mpralens.cli._args import arguments, command
+from mpralens.cli._args import command
+from mpralens.config.settings import ISMSettings
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
 from mpralens.io.tables import write_tsv
 
@@ -21,7 +23,6 @@ def _add_figure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--sites", type=Path, nargs="+", help="BED files or truth sites TSV to mark in the figure"
     )
-    p.add_argument("--top", type=int, default=6, help="regions in the figure")
 
 
 def _read_sites(args: argparse.Namespace) -> pd.DataFrame | None:
@@ -36,14 +37,10 @@ def _add_ism(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tiles", required=True, type=Path, help="results/<ds>/tiles.tsv.gz")
     p.add_argument("--genome", type=Path, help="genome FASTA for the flanks (else none)")
     p.add_argument("--splits", type=Path, help="results/<ds>/splits.tsv (for --regions)")
-    p.add_argument("--regions", default="all", choices=["all", "train", "valid", "test"])
-    p.add_argument("--max-regions", type=int, help="score at most this many regions")
-    p.add_argument("--method", default="fast", choices=["fast", "plain"])
-    p.add_argument("--stride", type=int, default=29, help="window stride in bp (29)")
-    p.add_argument("--batch-size", type=int, default=1024)
     _add_figure(p)
-    p.add_argument("--chunk", type=int, default=0, help="score only this chunk (0-based)")
-    p.add_argument("--chunks", type=int, default=1, help="contiguous region chunks (shards)")
+    p.add_argument(
+        "--chunk", type=int, default=0, help="score only this chunk (0-based) of --chunks"
+    )
     p.add_argument("--out-tsv", required=True, type=Path)
     p.add_argument("--out-tracks", type=Path, help="folder of <task>.bw (else scores only)")
     p.add_argument("--out-figure", type=Path, help="top-regions figure (with --out-tracks)")
@@ -65,7 +62,13 @@ def _tracks_folder(args: argparse.Namespace) -> Folder | None:
     return folder
 
 
-def _write_ism_outputs(table, args, sites, tracks_folder: Folder | None) -> None:
+def _write_ism_outputs(
+    table: pd.DataFrame,
+    args: argparse.Namespace,
+    settings: ISMSettings,
+    sites: pd.DataFrame | None,
+    tracks_folder: Folder | None,
+) -> None:
     """Scores, and with --out-tracks/--out-figure the bigWigs and the figure, all or nothing."""
     from mpralens.ism.tracks import chrom_sizes, write_bigwigs
     from mpralens.plots.ism import plot_top_regions
@@ -80,12 +83,27 @@ def _write_ism_outputs(table, args, sites, tracks_folder: Folder | None) -> None
         # the same whether the table was scored in one pass or merged from chunks.
         table = pd.read_csv(tsv, sep="\t")
         write_bigwigs(table, chrom_sizes(args.genome, table), tracks)
-        plot_top_regions(table, fig, sites=sites, top=args.top)
+        plot_top_regions(table, fig, sites=sites, top=settings.top_regions)
 
 
-@command("ism", "tiled in-silico mutagenesis: per-base scores, bigWig tracks and a figure")
-@arguments(_add_ism)
-def ism_cmd(args: argparse.Namespace) -> None:
+ISM_OPTIONS: dict[str, Any] = {
+    "arguments": _add_ism,
+    "settings": ISMSettings,
+    "key": "ism",
+    "hidden": ("models",),
+    "replaced": {"--top": "--top-regions"},
+}
+
+
+@command(
+    "ism", "tiled in-silico mutagenesis: per-base scores, bigWig tracks and a figure", **ISM_OPTIONS
+)
+@command(
+    "ism-chunk",
+    "ISM of one chunk (--chunk of ism.chunks) of the regions, scores only (rule ism_chunk)",
+    **ISM_OPTIONS,
+)
+def ism_cmd(args: argparse.Namespace, settings: ISMSettings) -> None:
     """Score every base of the chosen regions with a trained model."""
     import time
 
@@ -98,13 +116,19 @@ def ism_cmd(args: argparse.Namespace) -> None:
     tiles = pd.read_csv(args.tiles, sep="\t")
     tile_length = int(tiles["sequence"].str.len().max())
     scorer = load_scorer(
-        args.model, method=args.method, window_length=tile_length, batch_size=args.batch_size
+        args.model,
+        method=settings.method,
+        window_length=tile_length,
+        batch_size=settings.batch_size,
     )
-    scheme = WindowScheme(scorer.window_length, args.stride)
+    scheme = WindowScheme(scorer.window_length, settings.stride)
     regions = select_regions(
-        region_table(tiles), splits=args.splits, which=args.regions, max_regions=args.max_regions
+        region_table(tiles),
+        splits=args.splits,
+        which=settings.regions,
+        max_regions=settings.max_regions,
     )
-    regions = chunk_of(regions, args.chunk, args.chunks)
+    regions = chunk_of(regions, args.chunk, settings.chunks)
     sites = _read_sites(args)
     contexts = build_contexts(
         regions,
@@ -112,7 +136,7 @@ def ism_cmd(args: argparse.Namespace) -> None:
         frame_length=getattr(scorer, "frame_length", None),
         genome=args.genome,
     )
-    log.info("ISM of %d regions with %s (%s)", len(contexts), args.model, args.method)
+    log.info("ISM of %d regions with %s (%s)", len(contexts), args.model, settings.method)
     t0 = time.perf_counter()
     with torch.inference_mode():
         table = ism_table(scorer, contexts)
@@ -121,13 +145,13 @@ def ism_cmd(args: argparse.Namespace) -> None:
         json.dumps(
             {
                 "regions": len(contexts),
-                "method": args.method,
+                "method": settings.method,
                 "seconds": round(seconds, 2),
                 "seconds_per_region": round(seconds / max(len(contexts), 1), 4),
             }
         )
     )
-    _write_ism_outputs(table, args, sites, tracks_folder)
+    _write_ism_outputs(table, args, settings, sites, tracks_folder)
 
 
 def _add_merge(p: argparse.ArgumentParser) -> None:
@@ -139,14 +163,21 @@ def _add_merge(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-figure", required=True, type=Path)
 
 
-@command("ism-merge", "merge ISM chunks into one score table, bigWig tracks and the figure")
-@arguments(_add_merge)
-def ism_merge_cmd(args: argparse.Namespace) -> None:
+@command(
+    "ism-merge",
+    "merge ISM chunks into one score table, bigWig tracks and the figure",
+    arguments=_add_merge,
+    settings=ISMSettings,
+    key="ism",
+    hidden=("models",),
+    replaced={"--top": "--top-regions"},
+)
+def ism_merge_cmd(args: argparse.Namespace, settings: ISMSettings) -> None:
     """Concatenate chunk tables (in chunk order) and write the per-data-set outputs."""
     tracks_folder = _tracks_folder(args)
     sites = _read_sites(args)
     table = pd.concat([pd.read_csv(p, sep="\t") for p in args.scores], ignore_index=True)
-    _write_ism_outputs(table, args, sites, tracks_folder)
+    _write_ism_outputs(table, args, settings, sites, tracks_folder)
 
 
 def _add_variants(p: argparse.ArgumentParser) -> None:
@@ -157,8 +188,11 @@ def _add_variants(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, help="TSV: chrom pos id ref alt <tasks>")
 
 
-@command("score-variants", "predicted effect f(alt) - f(ref) of each SNV of a VCF, per task")
-@arguments(_add_variants)
+@command(
+    "score-variants",
+    "predicted effect f(alt) - f(ref) of each SNV of a VCF, per task",
+    arguments=_add_variants,
+)
 def score_variants_cmd(args: argparse.Namespace) -> None:
     """Score the SNVs of a VCF."""
     from mpralens.ism.variants import score_variants

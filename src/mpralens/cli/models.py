@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mpralens.cli._args import arguments, command, json_object, named_values
+from mpralens.cli._args import command, named_values
+from mpralens.config.settings import CNNSettings, KmerSettings
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder, claimed_folder
 from mpralens.io.errors import InputError
 from mpralens.io.tables import write_tsv
@@ -19,7 +20,6 @@ def _add_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tiles", required=True, type=Path, help="results/<ds>/tiles.tsv.gz")
     p.add_argument("--activity", required=True, type=Path, help="results/<ds>/activity.tsv.gz")
     p.add_argument("--splits", required=True, type=Path, help="results/<ds>/splits.tsv")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--outdir", required=True, type=Path)
 
 
@@ -49,14 +49,16 @@ def _write_model_outputs(
 
 def _add_train_kmer(p: argparse.ArgumentParser) -> None:
     _add_data(p)
-    p.add_argument("--k", type=int, default=6)
-    p.add_argument("--method", choices=["sgd", "ridge"], default="sgd")
-    p.add_argument("--alpha", type=float, default=1e-4)
 
 
-@command("train-kmer", "k-mer regression baseline, one regressor per task")
-@arguments(_add_train_kmer)
-def train_kmer_cmd(args: argparse.Namespace) -> None:
+@command(
+    "train-kmer",
+    "k-mer regression baseline, one regressor per task",
+    arguments=_add_train_kmer,
+    settings=KmerSettings,
+    key="models.kmer",
+)
+def train_kmer_cmd(args: argparse.Namespace, settings: KmerSettings) -> None:
     """Fit and evaluate the k-mer baseline."""
     from mpralens.data.training import load_training_data
     from mpralens.models.kmer import fit_kmer
@@ -70,10 +72,10 @@ def train_kmer_cmd(args: argparse.Namespace) -> None:
         train.y,
         train.w,
         data.tasks,
-        k=args.k,
-        method=args.method,
-        alpha=args.alpha,
-        seed=args.seed,
+        k=settings.k,
+        method=settings.method,
+        alpha=settings.alpha,
+        seed=settings.seed,
     )
     pred = model.predict(list(test.tiles["sequence"]))
     _write_model_outputs(outdir, test, pred, "model.npz", model.save)
@@ -81,15 +83,6 @@ def train_kmer_cmd(args: argparse.Namespace) -> None:
 
 def _add_train_cnn(p: argparse.ArgumentParser) -> None:
     _add_data(p)
-    p.add_argument("--arch", choices=["paggi", "dragonn", "residual"], default="paggi")
-    p.add_argument("--arch-kwargs", default="{}", help="JSON object of architecture settings")
-    p.add_argument("--layout", choices=["tile", "positional"], default="tile")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--max-epochs", type=int, default=30)
-    p.add_argument("--patience", type=int, default=4)
-    p.add_argument("--rc-augment", action="store_true")
-    p.add_argument("--devices", default="auto", help="'auto' or a number of devices")
     p.add_argument(
         "--gpus",
         type=int,
@@ -99,30 +92,25 @@ def _add_train_cnn(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="", help="data set name recorded in the checkpoint")
 
 
-@command("train-cnn", "multitask CNN (Lightning); resumes from the last checkpoint")
-@arguments(_add_train_cnn)
-def train_cnn_cmd(args: argparse.Namespace) -> None:
+@command(
+    "train-cnn",
+    "multitask CNN (Lightning); resumes from the last checkpoint",
+    arguments=_add_train_cnn,
+    settings=CNNSettings,
+    key="models.cnn",
+)
+def train_cnn_cmd(args: argparse.Namespace, settings: CNNSettings) -> None:
     """Train and evaluate the CNN."""
     from mpralens.data.training import load_training_data
-    from mpralens.models.cnn.train import CNNSettings, predict_tiles, train_cnn
+    from mpralens.models.cnn.train import TrainSettings, predict_tiles, train_cnn
 
     outdir = Folder(args.outdir, "train-cnn", keep=CNN_TRAINING_STATE)
     check_folder(outdir)
-    arch_kwargs = json_object(args.arch_kwargs, what="--arch-kwargs", key="models.cnn.arch_kwargs")
-    devices = int(args.devices) if str(args.devices).isdigit() else args.devices
     if args.gpus < 0:
         raise InputError(f"--gpus must be >= 0, got {args.gpus}", key="resources.gpu")
-    settings = CNNSettings(
-        arch=args.arch,
-        arch_kwargs=arch_kwargs,
-        layout=args.layout,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        max_epochs=args.max_epochs,
-        patience=args.patience,
-        rc_augment=args.rc_augment,
-        seed=args.seed,
-        devices=args.gpus or devices,
+    train = TrainSettings(
+        **settings.model_dump(exclude={"devices"}),
+        devices=args.gpus or settings.devices,
         accelerator="gpu" if args.gpus else "auto",
     )
     data = load_training_data(
@@ -130,7 +118,7 @@ def train_cnn_cmd(args: argparse.Namespace) -> None:
     )
     with claimed_folder(outdir):
         try:
-            trained = train_cnn(data, settings, outdir.path, dataset=args.dataset)
+            trained = train_cnn(data, train, outdir.path, dataset=args.dataset)
         except TypeError as exc:
             raise InputError(
                 f"bad architecture settings: {exc}", key="models.cnn.arch_kwargs"
@@ -153,8 +141,11 @@ def _add_predict(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, help="TSV: id then one column per task")
 
 
-@command("predict", "predict per-task activity of new sequences with a trained model")
-@arguments(_add_predict)
+@command(
+    "predict",
+    "predict per-task activity of new sequences with a trained model",
+    arguments=_add_predict,
+)
 def predict_cmd(args: argparse.Namespace) -> None:
     """Predict with a trained model."""
     from mpralens.models.predict import predict_file
@@ -172,8 +163,11 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-scatter", required=True, type=Path)
 
 
-@command("compare-models", "test-set metrics of every model and the Fig 6 comparison")
-@arguments(_add_compare)
+@command(
+    "compare-models",
+    "test-set metrics of every model and the Fig 6 comparison",
+    arguments=_add_compare,
+)
 def compare_cmd(args: argparse.Namespace) -> None:
     """Compare models."""
     from mpralens.models.compare import compare

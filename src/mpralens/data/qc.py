@@ -16,6 +16,7 @@ import json
 import math
 import warnings
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,8 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def _mean_or_none(values: list[float | None]) -> float | None:
-    return float(np.mean(values)) if values and None not in values else None
+    # ``None not in values``: every value is a float (the checker cannot narrow a list).
+    return float(np.mean(cast(list[float], values))) if values and None not in values else None
 
 
 def replicate_agreement(valid_rows: pd.DataFrame, rep_cols: list[str]) -> dict:

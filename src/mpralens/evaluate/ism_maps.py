@@ -23,7 +23,7 @@ TSS_MAX = 2000  # bp upstream of a TSS drawn in Fig 9 bottom
 TSS_BIN = 100
 
 
-def _metrics(scores, labels, n_bins, rng) -> dict:
+def _metrics(scores, labels, n_bins, rng) -> tuple[dict[str, float], pd.DataFrame]:
     """Binned and per-base statistics of one task and annotation, and against shuffled scores.
 
     ``score_ge_0``: bins with mean score >= 0 (the reference analysis); ``abs``: bins of

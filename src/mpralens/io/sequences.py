@@ -10,11 +10,15 @@ import os
 import re
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mpralens.io.errors import InputError
+
+if TYPE_CHECKING:
+    import pyfaidx
 
 ALPHABET = "ACGT"
 _VALID = re.compile(r"^[ACGTN]+$")
@@ -96,7 +100,7 @@ def one_hot(seqs: list[str] | np.ndarray, length: int | None = None) -> np.ndarr
     return out
 
 
-def read_fasta_index(path: str | PathLike[str]):
+def read_fasta_index(path: str | PathLike[str]) -> pyfaidx.Fasta:
     """Open an indexed FASTA with pyfaidx, after :func:`index_fasta` (checked, indexed if needed).
 
     Returns

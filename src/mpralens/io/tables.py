@@ -20,6 +20,7 @@ from os import PathLike
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from mpralens.io.errors import InputError
@@ -235,7 +236,7 @@ def check_int64(
     suspect = np.flatnonzero(digits >= 19)
     for i in suspect:
         if abs(int(values.iloc[i])) > INT64_MAX:
-            line = lines + int(i) if np.isscalar(lines) else int(np.asarray(lines)[i])
+            line = int(lines[i]) if isinstance(lines, np.ndarray) else lines + int(i)
             raise InputError(
                 f"{what} {values.iloc[i].strip()} is outside the 64-bit integer range "
                 f"(at most {INT64_MAX:.2e} in size)",
@@ -274,7 +275,7 @@ def write_tsv(df: pd.DataFrame, path: str | PathLike[str]) -> None:
         df.to_csv(gz, sep="\t", index=False, float_format="%.8g", encoding="utf-8")
 
 
-def member(values, reference) -> np.ndarray:
+def member(values: npt.ArrayLike, reference: npt.ArrayLike) -> np.ndarray:
     """Boolean mask: which ``values`` occur in ``reference``.
 
     Hash-based on object arrays: pandas 3's ``Series.isin`` on Arrow-backed strings falls back to

@@ -8,7 +8,7 @@ the file and both lines, and a syntax error names the file and line instead of a
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,9 @@ from mpralens.io.errors import InputError
 class _StrictLoader(yaml.SafeLoader):
     """``SafeLoader`` that refuses a key repeated within one mapping."""
 
-    def construct_mapping(self, node, deep=False):  # noqa: D102 (PyYAML's hook)
+    def construct_mapping(  # noqa: D102 (PyYAML's hook)
+        self, node: yaml.MappingNode, deep: bool = False
+    ) -> dict[Hashable, Any]:
         if isinstance(node, yaml.MappingNode):
             seen: dict[Any, int] = {}
             for key_node, _ in node.value:

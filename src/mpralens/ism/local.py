@@ -212,6 +212,18 @@ class Head:
         """Return the new network output ``(n, n_tasks)``."""
         raise NotImplementedError
 
+    def apply_summary(
+        self,
+        st: dict,
+        summary: torch.Tensor,
+        slot: torch.Tensor,
+        start: torch.Tensor,
+        ctx: torch.Tensor,
+        width: int,
+    ) -> torch.Tensor:
+        """Return the new network output from :meth:`summarize`'s summaries (if not ``None``)."""
+        raise NotImplementedError
+
 
 def _change(body: Reference, p: Patch):
     """Compare a patch with the reference body it replaces.
@@ -403,6 +415,7 @@ def decompose(net: nn.Module) -> tuple[list[LocalOp], Head]:
         raise ValueError("fast ISM needs the network in eval mode (net.eval())")
     if isinstance(net, PaggiCNN):
         *body, pool = list(net.body)
+        assert isinstance(pool, nn.MaxPool1d)  # PaggiCNN's body ends in its max-pool
         return [_pointwise_or_conv(m) for m in body], PoolLinearHead(pool, net.head)
     if isinstance(net, DragonnConvModel):
         return [_pointwise_or_conv(m) for m in net.body], FlattenLinearHead(net.head)

@@ -45,7 +45,7 @@ def ism_table(scorer, contexts: list[RegionContext], *, progress: bool = True) -
 
     ``pos`` is the 0-based genome position; rows are ordered by region, position and task.
     """
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs installed (types-tqdm)
 
     tasks = list(scorer.tasks)
     parts = []

@@ -80,6 +80,7 @@ class CNNScorer:
         codes = _codes(ctx.ext)
         k = len(ctx.window_starts)
         width = self.frame_length if self.positional else length
+        assert width is not None  # frame_length is set whenever the layout is positional
         place = ctx.frame_offsets if self.positional else np.zeros(k, dtype=np.int64)
         x = torch.zeros((k, 4, width), dtype=self.dtype)
         for i, (ws, o) in enumerate(zip(ctx.window_starts, place, strict=True)):

@@ -12,35 +12,18 @@ kcal/mol).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mpralens.biophysics.energies import KCAL_PER_KT
+from mpralens.config.settings import SortSeqSimulation
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
 from mpralens.io.sequences import one_hot
 
 LAC_WT = "AATTAATGTGAGTTAGCTCACTCATTAGGCACCCCAGGCTTTACACTTTATGCTTCCGGCTCGTATGTTGTGTGG"
 CRP, RNAP = (1, 26), (34, 41)  # (start, length), 0-based, DATA.md section 2
-
-
-@dataclass
-class SortSeqSimulation:
-    """Settings of :func:`simulate_sortseq` (energies in kT)."""
-
-    n_variants: int = 50000
-    mutation_rate: float = 0.12
-    cells_per_variant: float = 4.0
-    n_bins: int = 10
-    noise_sd: float = 0.3
-    crp_sd: float = 0.7
-    rnap_sd: float = 0.45
-    wt_crp_energy: float = 0.0
-    wt_rnap_energy: float = 0.5
-    dG_I: float = -4.0
-    seed: int = 0
 
 
 def _mutagenise(n: int, rate: float, rng: np.random.Generator) -> list[str]:
@@ -89,7 +72,7 @@ def simulate_sortseq(s: SortSeqSimulation, outdir: str | Path) -> None:
     ``outdir`` is new, empty or an earlier sort-seq simulation's
     (:class:`mpralens.io.atomic.Folder`).
     """
-    folder = Folder(outdir, "simulate-sortseq")
+    folder = Folder(Path(outdir), "simulate-sortseq")
     check_folder(folder)
     rng = np.random.default_rng(s.seed)
     params = true_parameters(s, rng)
@@ -108,7 +91,7 @@ def simulate_sortseq(s: SortSeqSimulation, outdir: str | Path) -> None:
     df.insert(0, "set", split[keep])
     df["x"] = np.array(seqs)[keep]
     truth = {
-        "settings": asdict(s),
+        "settings": s.model_dump(mode="json"),
         "dG_I_kT": s.dG_I,
         "dG_I_kcal_per_mol": s.dG_I * KCAL_PER_KT,
         "sites": {

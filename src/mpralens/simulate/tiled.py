@@ -28,84 +28,27 @@ Model, per region of ``region_length`` bp on a synthetic genome:
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from mpralens.config.datasets import DESIGN, simulated_paths  # noqa: F401  (simulated_paths: re-exported)
+from mpralens.config.settings import TiledSimulation
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
 from mpralens.io.sequences import reverse_complement
 from mpralens.io.tables import write_tsv
 from mpralens.simulate.catalog import CATALOG, DECOY_NAMES
 
 BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
-DESIGN = "SimDesign"
-
-
-@dataclass
-class TiledSimulation:
-    """Settings of :func:`simulate_tiled` (lengths in bp, effects in log2 units)."""
-
-    n_regions: int = 800
-    region_length: int = 295
-    tile_length: int = 145
-    tile_step: int = 5
-    cells: list[str] = field(default_factory=lambda: ["HepG2", "K562"])
-    promoters: list[str] = field(default_factory=lambda: ["minP", "SV40P"])
-    n_replicates: int = 2
-    replicates: dict[str, int] = field(default_factory=dict)
-    n_barcodes: int = 1
-    n_chromosomes: int = 22
-    seed: int = 0
-    gc: float = 0.42
-    sites_per_region: float = 3.0
-    site_fidelity: float = 0.9
-    cooperativity: float = 0.4
-    saturation: float = 2.5
-    region_sd: float = 0.15
-    abundance_sd: float = 0.8
-    dna_depth: float = 100.0
-    rna_depth: float = 4.0
-    dispersion: float = 8.0
-    replicate_sd: float = 0.9
-    conserved_fraction: float = 0.7
-    bed_recall: float = 0.8
-    decoys_per_region: float = 0.6
-
-    def __post_init__(self) -> None:
-        if self.tile_length > self.region_length:
-            raise ValueError("tile_length must not exceed region_length")
-        if (self.region_length - self.tile_length) % self.tile_step:
-            raise ValueError("region_length - tile_length must be a multiple of tile_step")
-        unknown = sorted(set(self.replicates) - set(self.cells))
-        if unknown:
-            raise ValueError(f"replicates names cells {unknown} that are not in cells {self.cells}")
-        if self.n_replicates < 1 or any(int(n) < 1 for n in self.replicates.values()):
-            raise ValueError("every cell needs at least 1 replicate")
-
-    def replicates_of(self, cell: str) -> int:
-        """Return the number of RNA replicates of every task of ``cell``."""
-        return int(self.replicates.get(cell, self.n_replicates))
-
-    @property
-    def n_tiles(self) -> int:
-        """Tiles per region."""
-        return (self.region_length - self.tile_length) // self.tile_step + 1
-
-    @property
-    def tasks(self) -> list[tuple[str, str]]:
-        """(cell, promoter) pairs in task-name order."""
-        return sorted(
-            ((c, p) for c in self.cells for p in self.promoters), key=lambda t: f"{t[0]}_{t[1]}"
-        )
 
 
 def _layout_genome(s: TiledSimulation, rng: np.random.Generator):
     """Place regions on chromosomes; return region frame and chromosome lengths."""
     chrom_idx = np.arange(s.n_regions) % s.n_chromosomes
     gaps = rng.integers(300, 800, size=s.n_regions)
-    rows, lengths = [], {}
+    rows: list[tuple[int, str, int]] = []
+    lengths = {}
     for c in range(s.n_chromosomes):
         members = np.flatnonzero(chrom_idx == c)
         pos = 500
@@ -197,7 +140,7 @@ def _tile_activity(s: TiledSimulation, sites: pd.DataFrame, regions: pd.DataFram
 
 def _counts(s: TiledSimulation, activity: np.ndarray, rng: np.random.Generator):
     """DNA per promoter and RNA per task and replicate, ``shape=(n_tiles, n_barcodes)`` each."""
-    n = activity.shape[0]
+    n: int = activity.shape[0]
     abundance = rng.lognormal(0.0, s.abundance_sd, n)
     abundance /= abundance.mean()
     eff = rng.lognormal(0.0, 1.2, (n, s.n_barcodes))
@@ -268,7 +211,7 @@ def simulate_tiled(settings: TiledSimulation, outdir: str | Path) -> None:
     """
     import json
 
-    folder = Folder(outdir, "simulate-tiled")
+    folder = Folder(Path(outdir), "simulate-tiled")
     check_folder(folder)
     s = settings
     rng = np.random.default_rng(s.seed)
@@ -337,7 +280,7 @@ def simulate_tiled(settings: TiledSimulation, outdir: str | Path) -> None:
         _write_tf_beds(tmp / "tf_sites", s, sites, regions, rng)
         _write_tss(tmp / "tss.bed", regions, lengths, rng)
         _write_truth(tmp / "truth", s, sites, regions, ids, activity)
-        recorded = asdict(s)
+        recorded = s.model_dump(mode="json")
         (tmp / "settings.json").write_text(json.dumps(recorded, indent=2) + "\n")
 
 
@@ -472,27 +415,3 @@ def _write_truth(folder: Path, s, sites, regions, ids, activity) -> None:
     for j, name in enumerate(task_names):
         table[name] = base[:, :, j].reshape(-1)
     table.to_parquet(folder / "base_effect.parquet", index=False)
-
-
-def simulated_paths(outdir: str, cells: list[str] | None = None) -> dict[str, object]:
-    """Paths :func:`simulate_tiled` writes, keyed like a data set's config entries.
-
-    Returns
-    -------
-    dict
-        ``sequences, coords, libraries, genome, conservation, tss, truth_sites,
-        truth_tile_activity, truth_base_effect`` as strings and ``tf_sites`` as ``{cell: path}``.
-    """
-    cells = TiledSimulation().cells if cells is None else cells
-    return {
-        "sequences": f"{outdir}/{DESIGN}.sequences.txt",
-        "coords": f"{outdir}/coords_{DESIGN}_hg19.txt",
-        "libraries": f"{outdir}/libraries.tsv",
-        "genome": f"{outdir}/genome.fa",
-        "conservation": f"{outdir}/conservation.bw",
-        "tss": f"{outdir}/tss.bed",
-        "tf_sites": {c: f"{outdir}/tf_sites/{c}.bed" for c in cells},
-        "truth_sites": f"{outdir}/truth/sites.tsv",
-        "truth_tile_activity": f"{outdir}/truth/tile_activity.parquet",
-        "truth_base_effect": f"{outdir}/truth/base_effect.parquet",
-    }

@@ -98,7 +98,7 @@ class ActivityModel(L.LightningModule):
         """Shared train/validation/test step: the masked weighted MSE, logged per stage."""
         x, y, w = batch
         x = x.float()
-        if stage == "train" and self.hparams.rc_augment and torch.rand(()) < 0.5:
+        if stage == "train" and self.hparams["rc_augment"] and torch.rand(()) < 0.5:
             x = x.flip(dims=(1, 2))  # ACGT order: flipping channels complements
         loss = masked_weighted_mse(self(x), y, w)
         self.log(f"{stage}_loss", loss, on_epoch=True, on_step=False, prog_bar=stage == "val")
@@ -114,7 +114,7 @@ class ActivityModel(L.LightningModule):
         return self.model_step(batch, "test")
 
     def configure_optimizers(self):  # noqa: D102
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        return torch.optim.Adam(self.parameters(), lr=self.hparams["lr"])
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:  # noqa: D102
         checkpoint["mpralens"] = dict(self.spec)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
 from mpralens import __version__
+from mpralens.config.settings import CNNSettings
 from mpralens.data.training import TrainingData, require_tiles
 from mpralens.models.cnn.architectures import build_architecture
 from mpralens.models.cnn.module import (
@@ -34,31 +34,20 @@ from mpralens.models.cnn.module import (
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class CNNSettings:
-    """Training settings (see config/README.md, ``models.cnn``)."""
+class TrainSettings(CNNSettings):
+    """The CNN settings of the config (``models.cnn``) and the accelerator they train on."""
 
-    arch: str = "paggi"
-    arch_kwargs: dict[str, Any] = field(default_factory=dict)
-    layout: str = "tile"
-    batch_size: int = 128
-    lr: float = 1e-3
-    max_epochs: int = 30
-    patience: int = 4
-    rc_augment: bool = False
-    seed: int = 0
-    devices: int | str = "auto"
     accelerator: str = "auto"
 
 
-def _fingerprint(settings: CNNSettings, data: TrainingData) -> str:
+def _fingerprint(settings: TrainSettings, data: TrainingData) -> str:
     """Hash of the settings and data a checkpoint depends on.
 
     The epoch limit, patience, devices and accelerator are left out, so that a rerun with a higher
     ``max_epochs`` continues from ``last.ckpt``.
     """
     left_out = ("max_epochs", "patience", "devices", "accelerator")
-    what = {k: v for k, v in asdict(settings).items() if k not in left_out}
+    what = {k: v for k, v in settings.model_dump().items() if k not in left_out}
     h = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode())
     h.update(data.tiles["tile_id"].str.cat().encode())
     h.update(data.tiles["split"].str.cat().encode())
@@ -69,7 +58,7 @@ def _fingerprint(settings: CNNSettings, data: TrainingData) -> str:
 
 def train_cnn(
     data: TrainingData,
-    settings: CNNSettings,
+    settings: TrainSettings,
     outdir: str | Path,
     *,
     dataset: str = "",
@@ -96,7 +85,7 @@ def train_cnn(
     outdir = Path(outdir)
     L.seed_everything(settings.seed, workers=True, verbose=False)
     dm = ActivityDataModule(data, layout=settings.layout, batch_size=settings.batch_size)
-    spec = {
+    spec: dict[str, Any] = {
         "arch": settings.arch,
         "arch_kwargs": dict(settings.arch_kwargs),
         "tasks": list(data.tasks),

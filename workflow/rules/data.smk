@@ -10,7 +10,7 @@ rule import_counts:
     wildcard_constraints:
         ds=datasets_pattern(SUMMED_DATASETS),
     params:
-        flags=import_flags,
+        args=lambda w, input, output: wf.import_args(CONFIG, w.ds, input, output),
     log:
         "logs/{ds}/import_counts.log",
     benchmark:
@@ -23,7 +23,7 @@ rule import_counts:
         ENV_BASE
     shell:
         "mpralens import-counts --libraries {input.libraries:q} "
-        "{params.flags} --out-counts {output.counts:q} --out-tiles {output.tiles:q} > {log:q} 2>&1"
+        "{params.args} --out-counts {output.counts:q} --out-tiles {output.tiles:q} > {log:q} 2>&1"
 
 
 # Data sets with `barcodes: keep` also write the per-barcode table (normalize.method per_barcode).
@@ -40,7 +40,7 @@ rule normalize:
     input:
         counts="results/{ds}/counts.parquet",
         tiles="results/{ds}/tiles.tsv.gz",
-        libraries=get_library_sheet,
+        libraries=lambda w: wf.dataset_paths(CONFIG, w.ds)["libraries"],
         barcodes=get_barcode_counts,
     output:
         log_ratios="results/{ds}/log_ratios.parquet",
@@ -58,9 +58,8 @@ rule normalize:
             subcategory="{ds}",
         ),
     params:
-        pseudocount=config["normalize"]["pseudocount"],
-        min_dna=config["normalize"]["min_dna"],
-        barcodes=barcodes_flag,
+        settings=settings(CONFIG["normalize"]),
+        barcodes=lambda w, input: wf.optional_args(input, barcodes="--barcodes"),
     log:
         "logs/{ds}/normalize.log",
     benchmark:
@@ -73,8 +72,8 @@ rule normalize:
         ENV_BASE
     shell:
         "mpralens normalize --counts {input.counts:q} --tiles {input.tiles:q} "
-        "--libraries {input.libraries:q} {params.barcodes} --pseudocount {params.pseudocount} "
-        "--min-dna {params.min_dna} --out {output.log_ratios:q} "
+        "--libraries {input.libraries:q} {params.barcodes} --settings {params.settings:q} "
+        "--out {output.log_ratios:q} "
         "--qc-dir results/{wildcards.ds}/qc > {log:q} 2>&1"
 
 
@@ -84,8 +83,7 @@ rule weights:
     output:
         activity="results/{ds}/activity.tsv.gz",
     params:
-        method=config["weights"]["method"],
-        neighbors=config["weights"]["neighbors"],
+        settings=settings(CONFIG["weights"]),
     log:
         "logs/{ds}/weights.log",
     benchmark:
@@ -97,8 +95,8 @@ rule weights:
     conda:
         ENV_BASE
     shell:
-        "mpralens weights --log-ratios {input.log_ratios:q} --method {params.method} "
-        "--neighbors {params.neighbors} --out {output.activity:q} > {log:q} 2>&1"
+        "mpralens weights --log-ratios {input.log_ratios:q} --settings {params.settings:q} "
+        "--out {output.activity:q} > {log:q} 2>&1"
 
 
 rule split:
@@ -107,7 +105,7 @@ rule split:
     output:
         splits="results/{ds}/splits.tsv",
     params:
-        flags=split_flags,
+        settings=settings(CONFIG["split"], seeded=True),
     log:
         "logs/{ds}/split.log",
     benchmark:
@@ -119,5 +117,48 @@ rule split:
     conda:
         ENV_BASE
     shell:
-        "mpralens split --tiles {input.tiles:q} {params.flags} --out {output.splits:q} "
+        "mpralens split --tiles {input.tiles:q} --settings {params.settings:q} "
+        "--out {output.splits:q} "
         "> {log:q} 2>&1"
+
+
+# Downloads, checked against SHA-256 before use: data-set files given as {url, sha256, gunzip}
+# (shared by every data set naming the same URL), and count files a library sheet gives as URLs.
+
+
+rule fetch:
+    output:
+        "resources/downloads/{digest}/{file}",
+    params:
+        args=lambda w: wf.download_args(CONFIG, w.digest),
+    log:
+        "logs/downloads/{digest}_{file}.log",
+    benchmark:
+        "benchmarks/downloads/{digest}_{file}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=240,
+    conda:
+        ENV_BASE
+    shell:
+        "mpralens fetch {params.args} --out {output:q} > {log:q} 2>&1"
+
+
+rule fetch_counts:
+    output:
+        "resources/{ds}/downloads/counts/{file}",
+    params:
+        args=lambda w: wf.count_download_args(CONFIG, w.ds, w.file),
+    log:
+        "logs/{ds}/download_counts_{file}.log",
+    benchmark:
+        "benchmarks/{ds}/download_counts_{file}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=60,
+    conda:
+        ENV_BASE
+    shell:
+        "mpralens fetch {params.args} --out {output:q} > {log:q} 2>&1"

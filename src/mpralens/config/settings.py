@@ -1,0 +1,540 @@
+"""The typed settings model: every config key's type, default, bounds and description, once.
+
+The Snakefile validates ``config`` with :class:`Config` (:func:`validate_config`); each command's
+options are generated from the section it takes (:mod:`mpralens.cli._args`); the key tables of
+``config/README.md`` are generated from these classes (:mod:`mpralens.config.reference`). The
+computations take the same classes as their settings, so a default is written here and nowhere
+else.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mpralens.io.errors import InputError
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class Settings(BaseModel):
+    """A settings section: unknown keys are errors, values are checked on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# ----------------------------------------------------------------------------- data stage
+
+
+class NormalizeSettings(Settings):
+    """Counts to log2 RNA/DNA activity."""
+
+    pseudocount: float = Field(
+        1.0, gt=0, description="Pseudocount added to RNA and DNA counts before the log ratio."
+    )
+    min_dna: int = Field(
+        20,
+        ge=0,
+        description="Tiles with fewer DNA reads than this (in any DNA library a task uses) are "
+        "invalid.",
+    )
+    method: Literal["summed", "per_barcode"] = Field(
+        "summed",
+        description="summed = one ratio of barcode-summed counts; per_barcode = median of "
+        "per-barcode ratios (needs barcodes: keep).",
+    )
+
+
+class WeightsSettings(Settings):
+    """Replicate-consistency weights."""
+
+    method: Literal["diagonal", "inverse_variance"] = Field(
+        "diagonal",
+        description="diagonal = Paggi et al. distance from the rep1 = rep2 line, min-max scaled; "
+        "inverse_variance = 1 / kNN-predicted replicate variance.",
+    )
+    neighbors: int = Field(50, ge=1, description="Neighbours for inverse_variance.")
+
+
+class SplitSettings(Settings):
+    """Train/validation/test split, always by region or chromosome, never by tile."""
+
+    by: Literal["region", "chromosome"] = Field(
+        "region", description="region = random regions (seeded); chromosome = held-out chromosomes."
+    )
+    valid_fraction: float = Field(
+        0.1, ge=0, le=1, description="Fraction of regions for validation (by region)."
+    )
+    test_fraction: float = Field(
+        0.1, ge=0, le=1, description="Fraction of regions for test (by region)."
+    )
+    valid_chromosomes: list[str] = Field(
+        default_factory=lambda: ["chr8"],
+        description="Validation chromosomes (by chromosome; MPRA-DragoNN uses chr8).",
+    )
+    test_chromosomes: list[str] = Field(
+        default_factory=lambda: ["chr18"],
+        description="Test chromosomes (by chromosome; MPRA-DragoNN uses chr18).",
+    )
+    seed: int = Field(0, description="Seed of the region split (the workflow passes `seed`).")
+
+
+# ----------------------------------------------------------------------------- models
+
+
+class KmerSettings(Settings):
+    """k-mer regression baseline (Paggi et al.)."""
+
+    k: int = Field(6, ge=1, le=12, description="k-mer length.")
+    method: Literal["sgd", "ridge"] = Field("sgd", description="SGDRegressor (the paper) or ridge.")
+    alpha: float = Field(1e-4, ge=0, description="L2 penalty.")
+    seed: int = Field(0, description="Seed of the SGD fit (the workflow passes `seed`).")
+
+
+class CNNSettings(Settings):
+    """Multitask CNN trained with Lightning."""
+
+    arch: Literal["paggi", "dragonn", "residual"] = Field(
+        "paggi",
+        description="paggi = Paggi et al. best model; dragonn = MPRA-DragoNN ConvModel; "
+        "residual = dilated residual network.",
+    )
+    arch_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Architecture settings, e.g. {filters: 64} (see "
+        "mpralens.models.cnn.architectures).",
+    )
+    layout: Literal["tile", "positional"] = Field(
+        "tile",
+        description="tile = the 145-bp tile; positional = the tile placed at its offset in the "
+        "zero-padded region frame (295 bp).",
+    )
+    batch_size: int = Field(128, ge=1, description="Training batch size.")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate.")
+    max_epochs: int = Field(30, ge=1, description="Epoch limit.")
+    patience: int = Field(
+        4, ge=1, description="Early-stopping patience (epochs without a better validation loss)."
+    )
+    rc_augment: bool = Field(False, description="Reverse-complement training batches at random.")
+    devices: int | str = Field(
+        "auto", description="Lightning devices: auto, or a number (GPUs when present)."
+    )
+    seed: int = Field(0, description="Seed of initialisation and batches (the workflow: `seed`).")
+
+    @field_validator("devices")
+    @classmethod
+    def _devices(cls, value: int | str) -> int | str:
+        if isinstance(value, str) and value != "auto":
+            if not value.isdigit():
+                raise ValueError("devices is 'auto' or a number")
+            return int(value)
+        return value
+
+
+class ModelsSettings(Settings):
+    """Sequence models trained on every data set and compared on its test split."""
+
+    kmer: KmerSettings = Field(default_factory=KmerSettings)
+    cnn: CNNSettings = Field(default_factory=CNNSettings)
+
+
+# ----------------------------------------------------------------------------- ISM, evaluation
+
+
+class ISMSettings(Settings):
+    """Tiled in-silico mutagenesis (Paggi et al. 4.3.1) of every data set with its models."""
+
+    models: list[Literal["cnn", "kmer"]] = Field(
+        default_factory=lambda: ["cnn"],  # type: ignore[arg-type]
+        description="Trained models to score (cnn, kmer); an empty list skips ISM.",
+    )
+    regions: Literal["all", "train", "valid", "test"] = Field(
+        "all", description="Regions to score (all, or one split's)."
+    )
+    max_regions: int | None = Field(
+        None,
+        ge=1,
+        description="Score at most this many regions (the first in region order); null = no limit.",
+    )
+    method: Literal["fast", "plain"] = Field(
+        "fast",
+        description="fast = exact incremental ISM; plain = one forward pass per mutated window "
+        "(the slow reference).",
+    )
+    stride: int = Field(
+        29,
+        ge=1,
+        description="Window stride in bp; must divide the tile length (145 / 29 = 5 windows per "
+        "base).",
+    )
+    batch_size: int = Field(1024, ge=1, description="Mutations (or patches) per batch.")
+    top_regions: int = Field(6, ge=1, description="Regions drawn in the score-track figure.")
+    chunks: int = Field(
+        1,
+        ge=1,
+        description="Contiguous region shards scored as separate jobs, then merged (more on a "
+        "cluster; 1 scores everything in one job).",
+    )
+
+    @field_validator("models")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"models listed twice in {value}")
+        return value
+
+
+class EvaluationSettings(Settings):
+    """Evaluation of ISM maps against the data set's annotations (Paggi et al. Figs 7-9)."""
+
+    bins: int = Field(
+        5000, ge=3, description="Quantile bins of the ISM-score curves (the paper's 5000)."
+    )
+    conservation_threshold: float = Field(
+        2.0,
+        description="A base is conserved when its bigWig score is at least this (element BEDs: "
+        "when it lies in an element).",
+    )
+    seed: int = Field(0, description="Seed of the shuffled control (the workflow passes `seed`).")
+
+
+# ----------------------------------------------------------------------------- simulators
+
+
+class TiledSimulation(Settings):
+    """Simulator of a tiled MPRA (lengths in bp, effects in log2 units)."""
+
+    n_regions: int = Field(800, ge=1, description="Regions to simulate.")
+    region_length: int = Field(295, ge=1, description="Region length (bp).")
+    tile_length: int = Field(145, ge=1, description="Tile length (bp).")
+    tile_step: int = Field(5, ge=1, description="Step between tiles (bp).")
+    cells: list[str] = Field(
+        default_factory=lambda: ["HepG2", "K562"],
+        description="Cell types (tasks: cell x promoter).",
+    )
+    promoters: list[str] = Field(
+        default_factory=lambda: ["minP", "SV40P"], description="Promoters of the reporter."
+    )
+    n_replicates: int = Field(2, ge=1, description="mRNA replicates per task.")
+    replicates: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict,
+        description="mRNA replicates per task of a cell, e.g. {HepG2: 3, K562: 2}; cells not "
+        "listed get n_replicates.",
+    )
+    n_barcodes: int = Field(1, ge=1, description="Barcodes per tile.")
+    n_chromosomes: int = Field(22, ge=1, description="Synthetic chromosomes (chr1..chrN).")
+    seed: int = Field(0, description="Simulator seed.")
+    gc: float = Field(0.42, gt=0, lt=1, description="GC content of the background sequence.")
+    sites_per_region: float = Field(3.0, ge=0, description="Mean planted TF sites per region.")
+    site_fidelity: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="Probability that each base of a planted site matches the consensus.",
+    )
+    cooperativity: float = Field(
+        0.4, description="Bonus (log2) per extra activating site in a tile."
+    )
+    saturation: float = Field(
+        2.5, gt=0, description="S of the saturating sum S * tanh(raw / S) (log2)."
+    )
+    region_sd: float = Field(0.15, ge=0, description="SD of the per-region activity offset (log2).")
+    abundance_sd: float = Field(
+        0.8, ge=0, description="Plasmid abundance a ~ LogNormal(0, abundance_sd)."
+    )
+    dna_depth: float = Field(100.0, gt=0, description="Mean DNA reads per tile.")
+    rna_depth: float = Field(4.0, gt=0, description="Mean RNA reads per tile at activity 0.")
+    dispersion: float = Field(
+        8.0, gt=0, description="Gamma-Poisson shape (lower = more overdispersed)."
+    )
+    replicate_sd: float = Field(0.9, ge=0, description="Per-replicate biological noise (log2).")
+    conserved_fraction: float = Field(
+        0.7, ge=0, le=1, description="Fraction of functional sites that are conserved."
+    )
+    bed_recall: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Fraction of active cells' planted sites listed in their TF-site BEDs.",
+    )
+    decoys_per_region: float = Field(
+        0.6,
+        ge=0,
+        description="Mean decoy sites (unplanted motifs) per region added to the TF-site BEDs.",
+    )
+
+    @model_validator(mode="after")
+    def _geometry(self) -> TiledSimulation:
+        if self.tile_length > self.region_length:
+            raise ValueError("tile_length must not exceed region_length")
+        if (self.region_length - self.tile_length) % self.tile_step:
+            raise ValueError("region_length - tile_length must be a multiple of tile_step")
+        unknown = sorted(set(self.replicates) - set(self.cells))
+        if unknown:
+            raise ValueError(f"replicates names cells {unknown} that are not in cells {self.cells}")
+        return self
+
+    def replicates_of(self, cell: str) -> int:
+        """Return the number of RNA replicates of every task of ``cell``."""
+        return int(self.replicates.get(cell, self.n_replicates))
+
+    @property
+    def n_tiles(self) -> int:
+        """Tiles per region."""
+        return (self.region_length - self.tile_length) // self.tile_step + 1
+
+    @property
+    def tasks(self) -> list[tuple[str, str]]:
+        """(cell, promoter) pairs in task-name order."""
+        return sorted(
+            ((c, p) for c in self.cells for p in self.promoters), key=lambda t: f"{t[0]}_{t[1]}"
+        )
+
+
+class SortSeqSimulation(Settings):
+    """Simulator of a lac-like sort-seq experiment (energies in kT)."""
+
+    n_variants: int = Field(50000, ge=1, description="Variants (sequences) to simulate.")
+    mutation_rate: float = Field(0.12, ge=0, le=1, description="Per-base mutation rate.")
+    cells_per_variant: float = Field(4.0, gt=0, description="Mean sorted cells per variant.")
+    n_bins: int = Field(10, ge=2, description="Fluorescence bins.")
+    noise_sd: float = Field(0.3, ge=0, description="Expression noise (log).")
+    crp_sd: float = Field(0.7, ge=0, description="Spread of the true CRP energy matrix (kT).")
+    rnap_sd: float = Field(0.45, ge=0, description="Spread of the true RNAP energy matrix (kT).")
+    wt_crp_energy: float = Field(0.0, description="Wild-type CRP binding energy (kT).")
+    wt_rnap_energy: float = Field(0.5, description="Wild-type RNAP binding energy (kT).")
+    dG_I: float = Field(-4.0, description="True CRP-RNAP interaction energy (kT).")
+    seed: int = Field(0, description="Simulator seed.")
+
+
+# ----------------------------------------------------------------------------- biophysics
+
+
+class FitSettings(Settings):
+    """Fitting settings shared by all biophysical fits."""
+
+    restarts: int = Field(
+        3, ge=1, description="Random restarts; the best validation likelihood wins."
+    )
+    lr: float = Field(0.005, gt=0, description="Adam learning rate.")
+    batch_size: int = Field(512, ge=1, description="Variants per batch.")
+    max_epochs: int = Field(200, ge=1, description="Epoch limit per restart.")
+    patience: int = Field(10, ge=1, description="Early-stopping patience (epochs).")
+    hidden: int = Field(20, ge=1, description="Hidden units of the sort-seq measurement network.")
+    l2: float = Field(
+        0.0, ge=0, description="L2 penalty on energy matrices and chemical potentials."
+    )
+    polish_steps: int = Field(
+        5,
+        ge=0,
+        description="Full-batch L-BFGS steps after Adam (kept only if validation improves).",
+    )
+    seed: int = Field(0, description="Seed of the first restart (restart r uses seed + r).")
+    interaction_grid: list[float] = Field(
+        default_factory=lambda: [-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0],
+        description="Interaction energies (kT) at which thermodynamic models are profiled: one "
+        "fit per point (per restart, and the Cartesian product with several interactions) plus "
+        "one at the profile's minimum. Empty: fit them freely.",
+    )
+
+
+class SortSeqDataset(Settings):
+    """A sort-seq data set: a CSV, or simulated."""
+
+    path: str | None = Field(None, description="Sort-seq CSV (set, ct_0.., x).")
+    source: Literal["files", "simulate"] = Field(
+        "files", description="files = path; simulate = written to resources/<name>/."
+    )
+    simulate: SortSeqSimulation = Field(default_factory=SortSeqSimulation)
+
+    @model_validator(mode="after")
+    def _path(self) -> SortSeqDataset:
+        if self.source == "files" and not self.path:
+            raise ValueError("a sort-seq data set with source 'files' needs 'path'")
+        return self
+
+
+class BiophysicsSettings(Settings):
+    """Biophysical models fitted to sort-seq data (Tareen & Kinney 2019)."""
+
+    datasets: dict[Name, SortSeqDataset] = Field(
+        default_factory=dict,
+        description="Sort-seq data sets by name: {path: <csv>} or {source: simulate, simulate: "
+        "{...}}.",
+    )
+    models: dict[Name, str] = Field(
+        default_factory=dict,
+        description="Model specs by name: path to a YAML spec (see config/biophysics/).",
+    )
+    fits: list[tuple[str, str]] = Field(
+        default_factory=list, description="Fits to run, each [dataset, model]."
+    )
+    fit: FitSettings = Field(default_factory=FitSettings)
+
+
+# ----------------------------------------------------------------------------- data sets
+
+
+class Download(Settings):
+    """A file downloaded by the workflow and checked against its SHA-256."""
+
+    url: str = Field(description="https://, ftp:// or file:// URL.")
+    sha256: str | None = Field(
+        None,
+        pattern="^[0-9a-fA-F]{64}$",
+        description="SHA-256 of the downloaded bytes; a mismatch stops the run; when missing, "
+        "the checksum is printed to the download's log.",
+    )
+    gunzip: bool = Field(
+        False, description="Decompress the (checked) download, e.g. a genome .fa.gz for indexing."
+    )
+
+
+FileEntry = str | Download
+
+
+class TiledDataset(Settings):
+    """A tiled MPRA data set (Sharpr layout), from files or simulated."""
+
+    type: Literal["tiled_mpra"] = Field(description="Kind of data set.")
+    source: Literal["files", "simulate"] = Field(
+        "files",
+        description="files = the paths below; simulate = written by the simulator to "
+        "resources/<name>/.",
+    )
+    layout: Literal["ernst", "geo"] = Field(
+        "ernst", description="Count file layout (DATA.md section 1)."
+    )
+    sequences: FileEntry | None = Field(
+        None, description="Ernst layout: the *.sequences.txt file (ID, 145-bp sequence)."
+    )
+    coords: FileEntry | None = Field(
+        None,
+        description="Sharpr coords file (ID chrom start end; per tile or per region), or "
+        "from_ids: region coordinates derived from scale-up tile IDs.",
+    )
+    libraries: str | None = Field(
+        None, description="Library sheet TSV (library, molecule, cell, promoter, replicate, path)."
+    )
+    tile_ids: Literal["sharpr", "coords"] = Field(
+        "sharpr",
+        description="sharpr = regions and tile positions from Sharpr tile IDs, checked against "
+        "the coordinates; coords = any IDs, one coords row per tile, overlapping tiles form a "
+        "region named chrom:start-end.",
+    )
+    tile_step: int = Field(5, ge=1, description="Bases between consecutive tiles.")
+    tile_length: int = Field(145, ge=1, description="Length of every tile sequence.")
+    barcodes: Literal["sum", "keep"] = Field(
+        "sum",
+        description="sum barcodes per tile, or keep them (needed by normalize.method per_barcode).",
+    )
+    genome: FileEntry | None = Field(
+        None, description="Optional indexed genome FASTA holding the regions and their flanks."
+    )
+    conservation: FileEntry | None = Field(
+        None,
+        description="Optional conservation track (bigWig of per-base scores or BED of elements).",
+    )
+    tf_sites: dict[str, FileEntry] = Field(
+        default_factory=dict,
+        description="Optional TF-site BED per cell type, {<cell>: <path or download>}.",
+    )
+    tss: FileEntry | None = Field(None, description="Optional TSS BED (with strand).")
+    sharpr_scores: FileEntry | None = Field(
+        None, description="Optional Sharpr per-base scores (region ID then one value per base)."
+    )
+    simulate: TiledSimulation = Field(
+        default_factory=TiledSimulation, description="Simulator settings (source simulate)."
+    )
+
+
+# ----------------------------------------------------------------------------- the whole config
+
+
+class Config(Settings):
+    """mpralens workflow configuration; every key has a description and a default."""
+
+    seed: int = Field(0, description="Global random seed (splits, model initialisation).")
+    datasets: dict[Name, TiledDataset] = Field(
+        default_factory=dict,
+        description="Data sets to process, by name (letters, digits, '.', '_', '-'); outputs go "
+        "to results/<name>/.",
+    )
+    normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
+    weights: WeightsSettings = Field(default_factory=WeightsSettings)
+    split: SplitSettings = Field(default_factory=SplitSettings)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    ism: ISMSettings = Field(default_factory=ISMSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    biophysics: BiophysicsSettings = Field(default_factory=BiophysicsSettings)
+
+
+def error_message(exc: ValidationError, *, prefix: str = "") -> InputError:
+    """One :class:`InputError` for the first error of ``exc``, naming its dotted key.
+
+    An unknown key names the keys allowed there; a bad choice names the allowed values.
+    """
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
+    key = ".".join(([prefix] if prefix else []) + loc)
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        model = _model_at(exc.title, loc[:-1])
+        allowed = ", ".join(model.model_fields) if model else "see config/README.md"
+        msg = f"unknown key {loc[-1]!r}; allowed here: {allowed}"
+    elif err["type"] == "literal_error":
+        msg = f"got {err['input']!r}; {msg[0].lower()}{msg[1:]}"
+    return InputError(msg, key=key or None)
+
+
+def _is_union_tag(part: object) -> bool:
+    """Pydantic names the union member tried (``str``, ``Download``); drop it from the key."""
+    return isinstance(part, str) and (part in ("str", "int") or part[:1].isupper())
+
+
+_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def _model_at(title: str, loc: list[str]) -> type[BaseModel] | None:
+    """Return the settings class found by following ``loc`` from the class titled ``title``."""
+    if not _MODELS:
+        for cls in Settings.__subclasses__():
+            _MODELS[cls.__name__] = cls
+    model: Any = _MODELS.get(title)
+    for part in loc:
+        if model is None:
+            return None
+        field = model.model_fields.get(part)
+        if field is None:  # a dict key (a data set's name): the value type is the next level
+            continue
+        model = _settings_type(field.annotation)
+    return model
+
+
+def _settings_type(annotation: Any) -> type[BaseModel] | None:
+    """Return the settings class inside ``annotation`` (``X``, ``dict[str, X]``, ``X | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _settings_type(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def validate_config(config: dict[str, Any]) -> Config:
+    """Validate the workflow config; a bad key or value is one :class:`InputError` naming it."""
+    try:
+        return Config.model_validate(config)
+    except ValidationError as exc:
+        raise error_message(exc) from None
+
+
+def build(cls: type[Settings], values: dict[str, Any], *, key: str | None = None) -> Any:
+    """Build settings ``cls`` from ``values``; a bad value is one InputError under ``key``."""
+    try:
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        raise error_message(exc, prefix=key or "") from None
