@@ -14,7 +14,8 @@ from mpralens.data.splits import make_splits
 from mpralens.data.training import load_training_data, prediction_table
 from mpralens.data.weights import add_weights
 from mpralens.io.tables import write_tsv
-from mpralens.models.cnn.train import CNNSettings, predict_tiles, train_cnn
+from mpralens.models.cnn.train import TrainSettings as CNNSettings
+from mpralens.models.cnn.train import predict_tiles, train_cnn
 from mpralens.models.compare import compare
 from mpralens.models.kmer import fit_kmer
 from mpralens.simulate.tiled import TiledSimulation, simulate_tiled, simulated_paths

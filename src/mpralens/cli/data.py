@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from mpralens.cli._args import command
-from mpralens.config.settings import NormalizeSettings, SplitSettings, WeightsSettings
+from mpralens.config.settings import NormalizeSettings, SplitRun, WeightsSettings
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
 from mpralens.io.errors import InputError
 from mpralens.io.tables import write_tsv
@@ -143,10 +143,10 @@ def _add_split(p: argparse.ArgumentParser) -> None:
     "split",
     "train/valid/test split by region or chromosome",
     arguments=_add_split,
-    settings=SplitSettings,
+    settings=SplitRun,
     key="split",
 )
-def split_cmd(args: argparse.Namespace, settings: SplitSettings) -> None:
+def split_cmd(args: argparse.Namespace, settings: SplitRun) -> None:
     """Split tiles by region or chromosome."""
     from mpralens.data.splits import make_splits
 

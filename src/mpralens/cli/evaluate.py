@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from os import PathLike
 from pathlib import Path
 
 import pandas as pd
 
 from mpralens.cli._args import command, named_values
-from mpralens.config.settings import EvaluationSettings
+from mpralens.config.settings import EvaluationRun
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
 from mpralens.io.tables import write_tsv
 
@@ -49,17 +50,19 @@ EVAL_OUTPUTS = {
     "evaluate-ism",
     "ISM scores vs conservation, TF sites, Sharpr scores and TSS (Figs 7-9)",
     arguments=_add_evaluate,
-    settings=EvaluationSettings,
+    settings=EvaluationRun,
     key="evaluation",
 )
-def evaluate_ism_cmd(args: argparse.Namespace, settings: EvaluationSettings) -> None:
+def evaluate_ism_cmd(args: argparse.Namespace, settings: EvaluationRun) -> None:
     """Evaluate one ISM map against the data set's annotations."""
     from mpralens.evaluate.ism_maps import evaluate, summary_json
     from mpralens.plots.evaluate import plot_figures
 
     outdir = Folder(args.outdir, "evaluate-ism")
     check_folder(outdir)
-    tf_sites = named_values(args.tf_sites, option="--tf-sites", form="CELL=BED")
+    tf_sites: dict[str, str | PathLike[str]] = dict(
+        named_values(args.tf_sites, option="--tf-sites", form="CELL=BED")
+    )
     table = pd.read_csv(args.scores, sep="\t")
     summary, tables = evaluate(
         table,

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mpralens.cli._args import command, named_values
-from mpralens.config.settings import CNNSettings, KmerSettings
+from mpralens.config.settings import CNNRun, KmerRun
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder, claimed_folder
 from mpralens.io.errors import InputError
 from mpralens.io.tables import write_tsv
+
+if TYPE_CHECKING:
+    from mpralens.data.training import TrainingData
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
@@ -34,7 +39,11 @@ CNN_TRAINING_STATE = (
 
 
 def _write_model_outputs(
-    outdir: Folder, test, pred: np.ndarray, model_name: str, save_model
+    outdir: Folder,
+    test: TrainingData,
+    pred: np.ndarray,
+    model_name: str,
+    save_model: Callable[[Path], object],
 ) -> None:
     """Write test predictions, their metrics and the model into ``outdir``, all or nothing."""
     from mpralens.data.training import prediction_table
@@ -55,10 +64,10 @@ def _add_train_kmer(p: argparse.ArgumentParser) -> None:
     "train-kmer",
     "k-mer regression baseline, one regressor per task",
     arguments=_add_train_kmer,
-    settings=KmerSettings,
+    settings=KmerRun,
     key="models.kmer",
 )
-def train_kmer_cmd(args: argparse.Namespace, settings: KmerSettings) -> None:
+def train_kmer_cmd(args: argparse.Namespace, settings: KmerRun) -> None:
     """Fit and evaluate the k-mer baseline."""
     from mpralens.data.training import load_training_data
     from mpralens.models.kmer import fit_kmer
@@ -96,10 +105,10 @@ def _add_train_cnn(p: argparse.ArgumentParser) -> None:
     "train-cnn",
     "multitask CNN (Lightning); resumes from the last checkpoint",
     arguments=_add_train_cnn,
-    settings=CNNSettings,
+    settings=CNNRun,
     key="models.cnn",
 )
-def train_cnn_cmd(args: argparse.Namespace, settings: CNNSettings) -> None:
+def train_cnn_cmd(args: argparse.Namespace, settings: CNNRun) -> None:
     """Train and evaluate the CNN."""
     from mpralens.data.training import load_training_data
     from mpralens.models.cnn.train import TrainSettings, predict_tiles, train_cnn

@@ -78,7 +78,6 @@ class SplitSettings(Settings):
         default_factory=lambda: ["chr18"],
         description="Test chromosomes (by chromosome; MPRA-DragoNN uses chr18).",
     )
-    seed: int = Field(0, description="Seed of the region split (the workflow passes `seed`).")
 
 
 # ----------------------------------------------------------------------------- models
@@ -90,7 +89,6 @@ class KmerSettings(Settings):
     k: int = Field(6, ge=1, le=12, description="k-mer length.")
     method: Literal["sgd", "ridge"] = Field("sgd", description="SGDRegressor (the paper) or ridge.")
     alpha: float = Field(1e-4, ge=0, description="L2 penalty.")
-    seed: int = Field(0, description="Seed of the SGD fit (the workflow passes `seed`).")
 
 
 class CNNSettings(Settings):
@@ -121,7 +119,6 @@ class CNNSettings(Settings):
     devices: int | str = Field(
         "auto", description="Lightning devices: auto, or a number (GPUs when present)."
     )
-    seed: int = Field(0, description="Seed of initialisation and batches (the workflow: `seed`).")
 
     @field_validator("devices")
     @classmethod
@@ -197,7 +194,37 @@ class EvaluationSettings(Settings):
         description="A base is conserved when its bigWig score is at least this (element BEDs: "
         "when it lies in an element).",
     )
-    seed: int = Field(0, description="Seed of the shuffled control (the workflow passes `seed`).")
+
+
+# ----------------------------------------------------------------------------- what commands take
+# A command that draws random numbers takes its section plus a seed; the workflow passes the
+# config's global ``seed`` (so the seed is one config key, not one per section).
+
+SEED = Field(0, description="Random seed (the workflow passes the config's `seed`).")
+
+
+class SplitRun(SplitSettings):
+    """``split`` settings of one run of ``mpralens split``."""
+
+    seed: int = SEED
+
+
+class KmerRun(KmerSettings):
+    """``models.kmer`` settings of one run of ``mpralens train-kmer``."""
+
+    seed: int = SEED
+
+
+class CNNRun(CNNSettings):
+    """``models.cnn`` settings of one run of ``mpralens train-cnn``."""
+
+    seed: int = SEED
+
+
+class EvaluationRun(EvaluationSettings):
+    """``evaluation`` settings of one run of ``mpralens evaluate-ism`` (seed: shuffled control)."""
+
+    seed: int = SEED
 
 
 # ----------------------------------------------------------------------------- simulators
@@ -405,33 +432,50 @@ class TiledDataset(Settings):
         "resources/<name>/.",
     )
     layout: Literal["ernst", "geo"] = Field(
-        "ernst", description="Count file layout (DATA.md section 1)."
+        "ernst",
+        description="ernst: *.counts files with a barcode-number header line, plus a sequences "
+        "file; geo: gzipped `ID Sequence Tags Counts` files.",
     )
     sequences: FileEntry | None = Field(
-        None, description="Ernst layout: the *.sequences.txt file (ID, 145-bp sequence)."
+        None, description="Ernst layout: `ID<TAB>sequence`, no header."
     )
     coords: FileEntry | None = Field(
         None,
-        description="Sharpr coords file (ID chrom start end; per tile or per region), or "
-        "from_ids: region coordinates derived from scale-up tile IDs.",
+        description="`ID chrom start end`, 0-based half-open, no header; one row per tile (pilot) "
+        "or per region (scale-up); or from_ids: region coordinates from scale-up tile IDs "
+        "(CELLTYPE_STATE_REGIONID_TILEPOS_CHR_CENTER, the region centred on CENTER).",
     )
     libraries: str | None = Field(
-        None, description="Library sheet TSV (library, molecule, cell, promoter, replicate, path)."
+        None,
+        description="Library sheet TSV (library, molecule, cell, promoter, replicate, path); see "
+        "'The library sheet' below.",
     )
     tile_ids: Literal["sharpr", "coords"] = Field(
         "sharpr",
-        description="sharpr = regions and tile positions from Sharpr tile IDs, checked against "
-        "the coordinates; coords = any IDs, one coords row per tile, overlapping tiles form a "
-        "region named chrom:start-end.",
+        description="How tiles form regions. sharpr: from the Sharpr tile IDs "
+        "(CELLTYPE_STATE_REGIONID_TILEPOS_CHR_CENTER or GROUP_REGIONID_TILEPOS), checked: an ID of "
+        "neither form, a scale-up CHR other than the coordinates' chromosome, or (per-tile "
+        "coordinates) a tile not starting TILEPOS x tile_step bp after its region's first tile is "
+        "an error naming the line. coords: any IDs, one coords row per tile; tiles on one "
+        "chromosome that overlap (or are chained by overlaps) form one region named "
+        "chrom:start-end, tile_pos = rank by start.",
     )
-    tile_step: int = Field(5, ge=1, description="Bases between consecutive tiles.")
+    tile_step: int = Field(
+        5,
+        ge=1,
+        description="bp between consecutive tiles (30 for the Sharpr pilot). Checked from the "
+        "data: overlapping tiles of a region must agree on their shared bases, so a wrong step "
+        "stops the import naming the tile, its line and the step the sequences fit.",
+    )
     tile_length: int = Field(145, ge=1, description="Length of every tile sequence.")
     barcodes: Literal["sum", "keep"] = Field(
         "sum",
         description="sum barcodes per tile, or keep them (needed by normalize.method per_barcode).",
     )
     genome: FileEntry | None = Field(
-        None, description="Optional indexed genome FASTA holding the regions and their flanks."
+        None,
+        description="Uncompressed FASTA holding the regions and their flanks (used by ISM); "
+        "checked, and indexed beside it if it has no .fai, when the workflow starts.",
     )
     conservation: FileEntry | None = Field(
         None,
@@ -439,7 +483,9 @@ class TiledDataset(Settings):
     )
     tf_sites: dict[str, FileEntry] = Field(
         default_factory=dict,
-        description="Optional TF-site BED per cell type, {<cell>: <path or download>}.",
+        description="{<cell>: <BED>} TF sites per cell type; every <cell> must be a cell of the "
+        "data set (library sheet cell column; simulated: the simulator's cells). A task "
+        "<cell>_<promoter> uses the BED of the longest cell name it starts with.",
     )
     tss: FileEntry | None = Field(None, description="Optional TSS BED (with strand).")
     sharpr_scores: FileEntry | None = Field(
@@ -490,8 +536,8 @@ def error_message(exc: ValidationError, *, prefix: str = "") -> InputError:
 
 
 def _is_union_tag(part: object) -> bool:
-    """Pydantic names the union member tried (``str``, ``Download``); drop it from the key."""
-    return isinstance(part, str) and (part in ("str", "int") or part[:1].isupper())
+    """Tell a location part that names no key: a union member (``str``, ``Download``), ``[key]``."""
+    return isinstance(part, str) and (part in ("str", "int", "[key]") or part[:1].isupper())
 
 
 _MODELS: dict[str, type[BaseModel]] = {}

@@ -20,7 +20,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
 from mpralens import __version__
-from mpralens.config.settings import CNNSettings
+from mpralens.config.settings import CNNRun
 from mpralens.data.training import TrainingData, require_tiles
 from mpralens.models.cnn.architectures import build_architecture
 from mpralens.models.cnn.module import (
@@ -34,7 +34,7 @@ from mpralens.models.cnn.module import (
 log = logging.getLogger(__name__)
 
 
-class TrainSettings(CNNSettings):
+class TrainSettings(CNNRun):
     """The CNN settings of the config (``models.cnn``) and the accelerator they train on."""
 
     accelerator: str = "auto"
