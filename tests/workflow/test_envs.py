@@ -16,7 +16,16 @@ from tests.conftest import REPO, dry_run_jobs, snakemake_env, workflow_copy
 # The workflow engine runs outside the rule environments.
 ENGINE = {"snakemake", "snakemake-executor-plugin-slurm"}
 # What envs/torch.yaml has and envs/base.yaml lacks: blocked when base-family rules are tested.
-TORCH_MODULES = {"torch", "lightning", "pytorch_lightning", "logomaker"}
+TORCH_MODULES = {
+    "torch",
+    "lightning",
+    "pytorch_lightning",
+    "logomaker",
+    "tangermeme",
+    "captum",
+    "modiscolite",
+    "memelite",
+}
 
 
 def _name(requirement: str) -> str:
