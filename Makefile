@@ -23,9 +23,12 @@ run: $(STAMP)
 report: $(STAMP)
 	$(BIN)/snakemake --cores 1 --configfile config/config.yaml --report results/report.html
 
+# Style, import layering (pyproject [tool.importlinter]), types (pyproject [tool.mypy]), workflow.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench $(wildcard scripts/*.py)
 	$(BIN)/ruff format --check src tests bench $(wildcard scripts/*.py)
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/snakemake --lint --configfile config/config.yaml
 
 unit: $(STAMP)
