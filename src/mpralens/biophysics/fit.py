@@ -214,7 +214,6 @@ def _fit_once(
         val_dataloaders=_loader(valid, 65536, False, seed),
     )
     assert keep.state is not None  # validation ran at least once
-    assert keep.state is not None  # validation ran at least once
     module.load_state_dict(keep.state)
     val = _polish(module, train, valid, settings.polish_steps, keep.best)
     if interactions is not None:

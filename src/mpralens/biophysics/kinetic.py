@@ -87,7 +87,6 @@ class KineticModel(nn.Module):
             i for i, t in enumerate(spec.transitions) if (t.source, t.target) == spec.output
         )
         assert spec.output is not None  # parse_spec requires ``output`` of kinetic specs
-        assert spec.output is not None  # parse_spec requires ``output`` of kinetic specs
         self.output_state = idx[spec.output[0]]
 
     def log_rates(self, x: torch.Tensor) -> torch.Tensor:
