@@ -1,5 +1,5 @@
 """Downloads: checked against SHA-256 (a mismatch stops and leaves nothing), a missing checksum is
-printed, and the workflow fetches a data set's file through the download rule (file:// URLs)."""
+printed, and the workflow fetches a data set's file through the fetch rule (file:// URLs)."""
 
 import gzip
 import hashlib
@@ -99,7 +99,7 @@ def test_workflow_downloads_a_configured_file(tmp_path):
     digest = url_digest({"url": genome.as_uri()})
     target = f"resources/downloads/{digest}/genome.fa"
     plan = run_snakemake(wd, "-n", "results/dl/ism/cnn/scores.tsv.gz", "--configfile", "dl.yaml")
-    assert "download" in plan.stdout and target in plan.stdout
+    assert "rule fetch:" in plan.stdout and target in plan.stdout
     run_snakemake(wd, target, "--configfile", "dl.yaml")
     assert (wd / target).read_bytes() == genome.read_bytes()
     # A changed checksum stops the run with the key named, and no file.
@@ -113,7 +113,7 @@ def test_workflow_downloads_a_configured_file(tmp_path):
 
 @pytest.mark.slow
 def test_count_files_given_as_urls_in_the_library_sheet(tmp_path):
-    """Library-sheet paths may be URLs (with a sha256 column): the download rule fetches each into
+    """Library-sheet paths may be URLs (with a sha256 column): the fetch_counts rule fetches each into
     resources/<ds>/downloads/counts/ and the import reads them from there."""
     import pandas as pd
 

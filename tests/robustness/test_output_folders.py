@@ -383,7 +383,7 @@ def test_workflow_reruns_keep_a_users_files(tmp_path):
     for folder in folders:
         assert (folder / MANIFEST).exists(), folder
         (folder / "notes.txt").write_bytes(NOTES)
-    forced = ("normalize", "fit_biophysical", "ism", "evaluate_ism", "simulate_tiled")
+    forced = ("normalize", "fit_biophysical", "ism_merge", "evaluate_ism", "simulate_tiled")
     proc = run_snakemake(wd, *RERUN_TARGETS, "--configfile", "rerun.yaml", "--forcerun", *forced)
     for rule in forced:
         assert f"rule {rule}:" in proc.stdout + proc.stderr, rule

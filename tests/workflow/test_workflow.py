@@ -168,8 +168,8 @@ def test_reproduce_the_paper_config_plans(tmp_path):
     out = proc.stdout
     table = out.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
     counts = {ln.split()[0]: int(ln.split()[1]) for ln in table if len(ln.split()) == 2}
-    assert counts["download"] == 1 and counts["download_counts"] == 20
-    for rule in ("import_counts", "train_cnn", "ism_chunk", "ism", "evaluate_ism"):
+    assert counts["fetch"] == 1 and counts["fetch_counts"] == 20
+    for rule in ("import_counts", "train_cnn", "ism_chunk", "ism_merge", "evaluate_ism"):
         assert counts[rule] == 2, (rule, counts)
     sheet = pd.read_csv(wd / "config/sharpr_mpra/design1_libraries.tsv", sep="\t")
     for url in sheet["path"]:  # GEO's layout: samples/GSMnnn/GSM<id>/suppl/GSM<id>_<name>
@@ -187,7 +187,7 @@ def test_sharded_ism_through_the_workflow(tiny_run, tmp_path):
     (wd / "chunks.yaml").write_text("ism:\n  chunks: 3\n")
     target = "results/tiny/ism/cnn/scores.tsv.gz"
     proc = run_snakemake(
-        wd, target, "--configfile", "tests/configs/tiny.yaml", "chunks.yaml", "--forcerun", "ism"
+        wd, target, "--configfile", "tests/configs/tiny.yaml", "chunks.yaml", "--forcerun", "ism_merge"
     )
     assert proc.stdout.count("rule ism_chunk:") + proc.stderr.count("rule ism_chunk:") == 3
     assert (wd / target).read_bytes() == (tiny_run / target).read_bytes()
