@@ -113,7 +113,7 @@ def test_workflow_downloads_a_configured_file(tmp_path):
 
 @pytest.mark.slow
 def test_count_files_given_as_urls_in_the_library_sheet(tmp_path):
-    """Library-sheet paths may be URLs (with a sha256 column): the fetch_counts rule fetches each into
+    """Library-sheet paths may be URLs (with a sha256 column): rule fetch_counts fetches each into
     resources/<ds>/downloads/counts/ and the import reads them from there."""
     import pandas as pd
 

@@ -36,7 +36,7 @@ def test_another_seed_changes_the_cnn(tiny_run, tmp_path):
     args = ("--configfile", "seed4.yaml", "--forcerun", "train_cnn", "--rerun-triggers", "mtime")
     proc = run_snakemake(wd, target, "-p", *args)
     out = proc.stdout + proc.stderr
-    assert out.count("rule train_cnn:") == 1 and "--seed 4" in out and "rule split:" not in out
+    assert out.count("rule train_cnn:") == 1 and '"seed":4' in out and "rule split:" not in out
     splits = "results/tiny/splits.tsv"
     assert (wd / splits).read_bytes() == (tiny_run / splits).read_bytes()
 

@@ -300,7 +300,7 @@ def case_ism_regions_of_an_empty_split(d, tmp):
 @case
 def case_ism_max_regions_zero(d, tmp):
     argv, out = _ism_argv(d, tmp, "--max-regions", "0")
-    return argv, "config key 'ism.max_regions'", ["max_regions 0 selects no region"], out
+    return argv, "config key 'ism.max_regions'", ["greater than or equal to 1; got 0"], out
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

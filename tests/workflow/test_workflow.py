@@ -187,7 +187,13 @@ def test_sharded_ism_through_the_workflow(tiny_run, tmp_path):
     (wd / "chunks.yaml").write_text("ism:\n  chunks: 3\n")
     target = "results/tiny/ism/cnn/scores.tsv.gz"
     proc = run_snakemake(
-        wd, target, "--configfile", "tests/configs/tiny.yaml", "chunks.yaml", "--forcerun", "ism_merge"
+        wd,
+        target,
+        "--configfile",
+        "tests/configs/tiny.yaml",
+        "chunks.yaml",
+        "--forcerun",
+        "ism_merge",
     )
     assert proc.stdout.count("rule ism_chunk:") + proc.stderr.count("rule ism_chunk:") == 3
     assert (wd / target).read_bytes() == (tiny_run / target).read_bytes()

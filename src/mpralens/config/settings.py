@@ -532,6 +532,8 @@ def error_message(exc: ValidationError, *, prefix: str = "") -> InputError:
         msg = f"unknown key {loc[-1]!r}; allowed here: {allowed}"
     elif err["type"] == "literal_error":
         msg = f"got {err['input']!r}; {msg[0].lower()}{msg[1:]}"
+    elif isinstance(err.get("input"), str | int | float | bool):
+        msg = f"{msg}; got {err['input']!r}"
     return InputError(msg, key=key or None)
 
 
