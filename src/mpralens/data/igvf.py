@@ -33,6 +33,26 @@ from mpralens.io.igvf import (
 )
 
 COUNT_FORMATS = ("reporter_experiment_barcode", "reporter_experiment")
+VARIANT_COLUMNS = [
+    "variant_id",
+    "ref",
+    "alt",
+    "variant_pos",
+    "ref_allele",
+    "alt_allele",
+    "effect",
+    "se",
+    "ci_low",
+    "ci_high",
+    "t",
+    "df",
+    "p_value",
+    "ci_low_95",
+    "ci_high_95",
+    "q_value",
+    "significant",
+    "n_replicates",
+]
 
 
 @dataclass
@@ -242,3 +262,81 @@ def write_experiment(exp: Experiment, folder: Path) -> None:
     if exp.variants is not None:
         write_tsv(exp.variants, folder / "variant_tests.tsv.gz")
         write_tsv(exp.reporter_variant, folder / "reporter_variant.tsv.gz")
+    elif exp.elements is not None:  # no variant in the design: an empty table, same columns
+        write_tsv(pd.DataFrame(columns=VARIANT_COLUMNS), folder / "variant_tests.tsv.gz")
+
+
+def model_tables(
+    design: pd.DataFrame,
+    experiments: dict[str, Experiment],
+    *,
+    lengths: str,
+    design_path: str | PathLike[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Build the tiles and long activity tables the sequence models train on, from experiments.
+
+    Each oligo is a "tile" (``tile_id`` = oligo name); ref and alt oligos of a variant share a
+    ``region_id`` (the ref's name; ``tile_pos`` 0 ref, 1.. alt) so that a split never separates
+    them; other oligos are their own region. Each experiment is a task. ``weight`` is the inverse
+    variance of the pooled activity divided by its 90th percentile and capped at 1; replicate
+    ratios go to ``log2_ratio_rep1..N`` in the experiment's replicate order.
+    """
+    seqs = model_sequences(design, lengths=lengths, path=design_path)
+    region = pd.Series(design["name"].to_numpy(), index=design["name"].to_numpy())
+    pos = pd.Series(0, index=design["name"].to_numpy())
+    pairs = allelic_pairs(design, path=design_path)
+    for ref, group in pairs.groupby("ref", sort=False):
+        for k, alt in enumerate(group["alt"], start=1):
+            region[alt] = ref
+            pos[alt] = k
+    names = design["name"].to_numpy()
+    lens = seqs["sequence"].str.len().to_numpy()
+
+    def column(col: str) -> pd.Series:
+        if col not in design.columns:
+            return pd.Series([""] * len(design))
+        return design[col].astype(str).replace("NA", "")
+
+    chrom = column("chr").replace("", "chrUn").to_numpy()
+    start = pd.to_numeric(column("start"), errors="coerce").fillna(0).astype(np.int64).to_numpy()
+    end = pd.to_numeric(column("end"), errors="coerce").fillna(0).astype(np.int64).to_numpy()
+    end = np.where(end > start, end, start + lens)
+    tiles = pd.DataFrame(
+        {
+            "tile_id": names,
+            "region_id": region.loc[names].to_numpy(),
+            "tile_pos": pos.loc[names].to_numpy(),
+            "chrom": chrom,
+            "start": start,
+            "end": end,
+            "sequence": seqs["sequence"].to_numpy(),
+        }
+    )
+    rows = []
+    for task, exp in sorted(experiments.items()):
+        pooled = exp.pooled.set_index("oligo_name")
+        inv = 1.0 / np.maximum(pooled["se"].to_numpy() ** 2, 1e-12)
+        weight = np.minimum(inv / np.quantile(inv, 0.9), 1.0)
+        a = pd.DataFrame(
+            {
+                "tile_id": pooled.index.to_numpy(),
+                "region_id": region.loc[pooled.index].to_numpy(),
+                "tile_pos": pos.loc[pooled.index].to_numpy(),
+                "task": task,
+                "activity": pooled["activity"].to_numpy(),
+                "weight": weight,
+            }
+        )
+        reps = list(dict.fromkeys(exp.per_replicate["replicate"]))
+        wide = exp.per_replicate.pivot(index="oligo_name", columns="replicate", values="log2_ratio")
+        for i, rep in enumerate(reps, start=1):
+            a[f"log2_ratio_rep{i}"] = wide[rep].reindex(pooled.index).to_numpy()
+        a["valid"] = True
+        rows.append(a)
+    activity = pd.concat(rows, ignore_index=True)
+    first = ["tile_id", "region_id", "tile_pos", "task"]
+    reps_cols = sorted(
+        (c for c in activity.columns if c.startswith("log2_ratio_rep")),
+        key=lambda c: int(c.removeprefix("log2_ratio_rep")),
+    )
+    return tiles, activity[first + reps_cols + ["activity", "valid", "weight"]]
