@@ -138,3 +138,36 @@ def test_mixed_lengths_refused_where_the_models_need_one(tmp_path):
         model_sequences(read_design(path), lengths="equal", path=path)
     msg = str(exc.value)
     assert "design.tsv:4" in msg and "'c' has 12 bp" in msg and "igvf.lengths" in msg
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        ("class", "control", "column 'class'"),
+        ("allele", "['reference']", "column 'allele'"),
+        ("SPDI", "['chr1 8 T A']", "column 'SPDI'"),
+    ],
+)
+def test_design_error_far_down_a_large_design_is_found(tmp_path, column, value, expected):
+    """Rows past the first SCHEMA_ROWS are screened too: a bad value on line 2502 is named."""
+    header = "name\tsequence\tcategory\tclass\tvariant_class\tvariant_pos\tSPDI\tallele\n"
+    rows = [f"e{i}\tACGT\telement\ttest\tNA\tNA\tNA\tNA" for i in range(3000)]
+    fields = rows[2500].split("\t")
+    cols = header.rstrip("\n").split("\t")
+    fields[cols.index(column)] = value
+    if column in ("allele", "SPDI"):
+        fields[cols.index("variant_class")] = "['SNV']"
+        fields[cols.index("variant_pos")] = "[1]"
+        fields[cols.index("SPDI")] = (
+            fields[cols.index("SPDI")] if column == "SPDI" else "['chr1:8:T:A']"
+        )
+        fields[cols.index("allele")] = (
+            fields[cols.index("allele")] if column == "allele" else "['ref']"
+        )
+        fields[cols.index("category")] = "variant"
+    rows[2500] = "\t".join(fields)
+    path = tmp_path / "design.tsv"
+    path.write_text(header + "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as exc:
+        read_design(path)
+    assert "design.tsv:2502" in str(exc.value) and expected in str(exc.value)

@@ -23,6 +23,7 @@ from mpralens.data.elements import (
 )
 from mpralens.io.errors import InputError
 from mpralens.io.igvf import (
+    SCHEMA_ROWS,
     allelic_pairs,
     check_oligos_in_design,
     read_barcode_counts,
@@ -137,7 +138,7 @@ def analyse_experiment(
     for name in ("reporter_experiment", "reporter_element", "reporter_variant"):
         table = getattr(exp, name)
         if table is not None:
-            validate_table(name, table)
+            validate_table(name, table, rows=SCHEMA_ROWS)
     return exp
 
 
