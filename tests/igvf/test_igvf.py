@@ -233,3 +233,34 @@ def test_igvf_dataset_in_config_keeps_tiled_configs_valid():
     )
     assert type(cfg.datasets["i"]).__name__ == "IGVFDataset"
     assert type(cfg.datasets["t"]).__name__ == "TiledDataset"
+
+
+def test_igvf_files_and_downloads_in_the_workflow_config(tmp_path):
+    from mpralens import workflow as wf
+    from mpralens.config.datasets import download_path, igvf_paths
+    from mpralens.io.errors import InputError
+
+    design = write(tmp_path / "design.tsv", DESIGN_HEADER)
+    remote = {"url": "https://example.org/HepG2.tsv.gz", "sha256": "a" * 64}
+    config = {
+        "datasets": {
+            "lib": {
+                "format": "igvf",
+                "design": str(design),
+                "experiments": {"HepG2": {"counts": remote}, "K562": {"counts": str(design)}},
+            }
+        }
+    }
+    _, plain = wf.load_config(config)
+    paths = igvf_paths(plain, "lib")
+    assert paths["experiments"] == {"HepG2": download_path(remote), "K562": str(design)}
+    assert wf.datasets(plain) == [] and wf.igvf_datasets(plain) == ["lib"]
+    digest = download_path(remote).split("/")[2]
+    entry, key = wf.download_entry(plain, digest)
+    assert entry["url"] == remote["url"] and key == "datasets.lib.experiments.HepG2.counts"
+    assert "HepG2=resources/downloads/" in wf.igvf_import_args(plain, "lib")
+    assert "results/lib/alleles/summary.tsv" in wf.all_outputs(plain)
+    config["datasets"]["lib"]["experiments"]["K562"]["counts"] = str(tmp_path / "missing.tsv")
+    with pytest.raises(InputError) as exc:
+        wf.load_config(config)
+    assert exc.value.key == "datasets.lib.experiments.K562.counts"
