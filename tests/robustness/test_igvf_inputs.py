@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from mpralens.cli import main
@@ -171,3 +172,22 @@ def test_design_error_far_down_a_large_design_is_found(tmp_path, column, value, 
     with pytest.raises(InputError) as exc:
         read_design(path)
     assert "design.tsv:2502" in str(exc.value) and expected in str(exc.value)
+
+
+def test_import_for_the_models_refuses_mixed_lengths_and_writes_nothing(tmp_path, capsys):
+    (tmp_path / "counts.tsv").write_text(HEADER + GOOD)
+    design = DESIGN.replace("b\tACGTACGA\t", "b\tACGTACGAAA\t")
+    (tmp_path / "design.tsv").write_text(design)
+    argv = ["import-igvf", "--design", str(tmp_path / "design.tsv")]
+    argv += ["--counts", f"K562={tmp_path / 'counts.tsv'}", "--min-barcodes", "1"]
+    argv += ["--out-tiles", str(tmp_path / "res" / "tiles.tsv.gz")]
+    argv += ["--out-activity", str(tmp_path / "res" / "activity.tsv.gz")]
+    argv += ["--outdir", str(tmp_path / "res" / "igvf")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "design.tsv:3" in err and "'b' has 10 bp" in err and "igvf.lengths" in err
+    assert not (tmp_path / "res").exists()
+    # With padding the same design imports: every model sequence has the longest length.
+    assert main([*argv, "--lengths", "pad"]) == 0
+    tiles = pd.read_csv(tmp_path / "res" / "tiles.tsv.gz", sep="\t")
+    assert set(tiles["sequence"].str.len()) == {10} and tiles["sequence"][0] == "NACGTACGTN"
