@@ -264,3 +264,18 @@ def test_igvf_files_and_downloads_in_the_workflow_config(tmp_path):
     with pytest.raises(InputError) as exc:
         wf.load_config(config)
     assert exc.value.key == "datasets.lib.experiments.K562.counts"
+
+
+def test_qc_page_of_an_experiment(tmp_path):
+    out = tmp_path / "sim"
+    simulate_igvf(IGVFSimulation(n_elements=60, n_negative=15, n_positive=8, barcodes=8), out)
+    dest = tmp_path / "qc"
+    argv = ["igvf-qc", str(out / "sim.barcodes.tsv.gz"), "--design", str(out / "design.tsv")]
+    assert main([*argv, "--out", str(dest)]) == 0
+    qc = json.loads((dest / "qc.json").read_text())
+    assert qc["pearson_1_2"] > 0.8 and qc["pearson_2_3"] > 0.8
+    # every oligo has 8 barcodes; a few are lost where a barcode's DNA count is 0
+    assert 6 <= qc["median_barcodes_1"] <= 8
+    active = qc["median_activity_element_active_control"]
+    assert active - qc["median_activity_element_inactive_control"] > 2  # four activating sites
+    assert (dest / "qc.png").stat().st_size > 10_000
