@@ -18,6 +18,8 @@ from mpralens.config.datasets import (
     dataset_paths,
     download_entry,
     file_entries,
+    igvf_paths,
+    is_igvf,
 )
 from mpralens.config.settings import Config, validate_config
 from mpralens.io.errors import InputError
@@ -56,6 +58,9 @@ def check_config(config: dict[str, Any]) -> None:
     if not config["datasets"] and not config["biophysics"]["fits"]:
         raise InputError("nothing to run; add a data set under 'datasets'", key="datasets")
     for name, ds in config["datasets"].items():
+        if is_igvf(ds):
+            check_igvf(config, name)
+            continue
         if ds["source"] == "simulate":
             check_design(config, name)
             check_ism(config, name)
@@ -82,6 +87,18 @@ def check_config(config: dict[str, Any]) -> None:
             raise InputError(
                 "normalize.method per_barcode needs barcodes: keep", key=f"datasets.{name}.barcodes"
             )
+
+
+def check_igvf(config: dict[str, Any], name: str) -> None:
+    """Check an IGVF data set's local files exist and its downloads have usable URLs."""
+    ds = config["datasets"][name]
+    if ds["source"] == "simulate":
+        return
+    for key, entry in file_entries(ds).items():
+        if isinstance(entry, dict):
+            check_download(entry, key=f"datasets.{name}.{key}")
+        elif not Path(entry).is_file():
+            raise InputError(f"file {entry} does not exist", key=f"datasets.{name}.{key}")
 
 
 def check_validation_split(config: dict[str, Any]) -> None:
@@ -205,7 +222,54 @@ def datasets(config: dict[str, Any], *, barcodes: str | None = None) -> list[str
     return sorted(
         name
         for name, ds in config["datasets"].items()
-        if barcodes is None or ds["barcodes"] == barcodes
+        if not is_igvf(ds) and (barcodes is None or ds["barcodes"] == barcodes)
+    )
+
+
+def igvf_datasets(config: dict[str, Any], *, simulated_only: bool = False) -> list[str]:
+    """Names of the IGVF data sets (``format: igvf``; only the simulated ones when asked)."""
+    return sorted(
+        name
+        for name, ds in config["datasets"].items()
+        if is_igvf(ds) and (not simulated_only or ds["source"] == "simulate")
+    )
+
+
+def igvf_import_inputs(config: dict[str, Any], ds: str) -> dict[str, Any]:
+    """Design, mapping and every experiment's counts of IGVF data set ``ds``."""
+    paths = igvf_paths(config, ds)
+    inputs: dict[str, Any] = {
+        "design": paths["design"],
+        "counts": list(paths["experiments"].values()),
+    }
+    if "mapping" in paths:
+        inputs["mapping"] = paths["mapping"]
+    return inputs
+
+
+def igvf_import_args(config: dict[str, Any], ds: str) -> str:
+    """Return ``--counts EXPERIMENT=FILE ...`` (and ``--mapping``) of ``mpralens import-igvf``."""
+    paths = igvf_paths(config, ds)
+    pairs = [shlex.quote(f"{e}={p}") for e, p in paths["experiments"].items()]
+    args = ["--counts " + " ".join(pairs)]
+    if "mapping" in paths:
+        args.append(f"--mapping {shlex.quote(paths['mapping'])}")
+    return " ".join(args)
+
+
+def igvf_experiments(config: dict[str, Any], ds: str) -> list[str]:
+    """Experiment (task) names of IGVF data set ``ds``."""
+    return list(igvf_paths(config, ds)["experiments"])
+
+
+def score_alleles_args(config: dict[str, Any], ds: str) -> str:
+    """``--models`` and ``--variants`` of ``mpralens score-alleles`` for IGVF data set ``ds``."""
+    models = [f"{m}=results/{ds}/models/{m}/{ISM_MODEL_FILES[m]}" for m in ("kmer", "cnn")]
+    variants = [
+        f"{e}=results/{ds}/igvf/{e}/variant_tests.tsv.gz" for e in igvf_experiments(config, ds)
+    ]
+    return "--models {} --variants {}".format(
+        " ".join(shlex.quote(m) for m in models), " ".join(shlex.quote(v) for v in variants)
     )
 
 
@@ -294,7 +358,7 @@ def count_download_args(config: dict[str, Any], ds: str, file: str) -> str:
 def compare_inputs(config: dict[str, Any], ds: str) -> dict[str, str]:
     """Test predictions of every model, and the simulator's truth when there is one."""
     inputs = {m: f"results/{ds}/models/{m}/predictions.tsv.gz" for m in ("kmer", "cnn")}
-    if simulated(config, ds):
+    if simulated(config, ds) and not is_igvf(config["datasets"][ds]):
         inputs["truth"] = dataset_paths(config, ds)["truth_tile_activity"]
     return inputs
 
@@ -421,6 +485,14 @@ def all_outputs(config: dict[str, Any]) -> list[str]:
                 f"results/{ds}/ism/{m}/scores.tsv.gz",
                 f"results/{ds}/evaluation/ism_{m}/summary.json",
             ]
+    for ds in igvf_datasets(config):
+        out += [
+            f"results/{ds}/activity.tsv.gz",
+            f"results/{ds}/splits.tsv",
+            f"results/{ds}/evaluation/models.tsv",
+            f"results/{ds}/alleles/summary.tsv",
+        ]
+        out += [f"results/{ds}/qc/{e}/qc.json" for e in igvf_experiments(config, ds)]
     for bds, model in config["biophysics"]["fits"]:
         out += [f"results/biophysics/{bds}/{model}/{f}" for f in ("params.json", "info.json")]
     return out

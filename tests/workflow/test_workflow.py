@@ -286,3 +286,60 @@ def test_per_barcode_normalisation_through_the_workflow(tmp_path):
     assert valid.mean() > 0.5
     diff = np.abs(expected["activity"] - summed["activity"]).to_numpy()[valid]
     assert diff.max() > 0.05  # the two methods disagree, so the check above tells them apart
+
+
+def test_igvf_and_tiled_data_sets_share_one_dag(tmp_path):
+    """A tiled and an IGVF data set in one config: each gets its own import, shared model rules."""
+    wd = workflow_copy(tmp_path / "wf")
+    jobs = dry_run_jobs(wd, "tests/configs/tiny_igvf.yaml")
+    by_rule: dict[str, int] = {}
+    for job in jobs:
+        by_rule[job.rule] = by_rule.get(job.rule, 0) + 1
+    assert by_rule["import_igvf"] == 1 and by_rule["import_counts"] == 1
+    assert by_rule["split"] == 2 and by_rule["train_cnn"] == 2 and by_rule["score_alleles"] == 1
+    imports = [j for j in jobs if j.rule == "import_igvf"]
+    assert "--counts sim=resources/alleles/sim.barcodes.tsv.gz" in imports[0].shell
+    assert "weights" not in {j.rule for j in jobs if "alleles" in j.fields.get("output", "")}
+
+
+@pytest.mark.slow
+def test_igvf_dag_on_tiny_allelic_library(tmp_path):
+    """Simulated allelic IGVF library -> activity, tests -> models -> allele scoring, QC page."""
+    wd = workflow_copy(tmp_path / "wf")
+    run_snakemake(wd, "--configfile", "tests/configs/tiny_igvf.yaml")
+    res = wd / "results" / "alleles"
+    act = pd.read_csv(res / "activity.tsv.gz", sep="\t")
+    assert list(act.columns) == [
+        "tile_id",
+        "region_id",
+        "tile_pos",
+        "task",
+        "log2_ratio_rep1",
+        "log2_ratio_rep2",
+        "log2_ratio_rep3",
+        "activity",
+        "valid",
+        "weight",
+    ]
+    assert act["weight"].between(0, 1).all() and set(act["task"]) == {"sim"}
+    # ref and alt of a variant share a region, so a split never separates them.
+    splits = pd.read_csv(res / "splits.tsv", sep="\t").set_index("tile_id")
+    pairs = act[act["tile_id"].str.endswith("_alt")]
+    refs = pairs["tile_id"].str.replace("_alt", "_ref")
+    assert (pairs["region_id"].to_numpy() == refs.to_numpy()).all()
+    assert (
+        splits.loc[pairs["tile_id"], "split"].to_numpy() == splits.loc[refs, "split"].to_numpy()
+    ).all()
+    variants = pd.read_csv(res / "igvf" / "sim" / "variant_tests.tsv.gz", sep="\t")
+    truth = pd.read_csv(wd / "resources" / "alleles" / "truth" / "variants.tsv", sep="\t")
+    merged = truth.merge(variants, on="variant_id")
+    assert len(merged) == 80 and np.corrcoef(merged["effect"], merged["true_effect"])[0, 1] > 0.8
+    summary = pd.read_csv(res / "alleles" / "summary.tsv", sep="\t")
+    assert set(summary["model"]) == {"kmer", "cnn"} and set(summary["subset"]) == {"all", "test"}
+    kmer = summary[(summary["model"] == "kmer") & (summary["subset"] == "all")].iloc[0]
+    assert kmer["n"] == 80 and kmer["spearman"] > 0.5 and kmer["sign_agreement"] > 0.8
+    assert (res / "alleles" / "alleles.png").stat().st_size > 10_000
+    qc = json.loads((res / "qc" / "sim" / "qc.json").read_text())
+    assert qc["pearson_1_2"] > 0.8 and qc["median_barcodes_1"] > 5
+    for name in ("reporter_experiment", "reporter_element", "reporter_variant"):
+        assert (res / "igvf" / "sim" / f"{name}.tsv.gz").is_file()

@@ -8,6 +8,8 @@ DATASETS = wf.datasets(CONFIG)
 SIMULATED = [d for d in DATASETS if wf.simulated(CONFIG, d)]
 BARCODE_DATASETS = wf.datasets(CONFIG, barcodes="keep")
 SUMMED_DATASETS = wf.datasets(CONFIG, barcodes="sum")
+IGVF_DATASETS = wf.igvf_datasets(CONFIG)
+IGVF_SIMULATED = wf.igvf_datasets(CONFIG, simulated_only=True)
 BIO = CONFIG["biophysics"]
 ISM = CONFIG["ism"]
 # Conda environments, one per family of rules (paths relative to workflow/rules/).
@@ -16,7 +18,8 @@ ENV_TORCH = "../../envs/torch.yaml"  # + PyTorch: CNN, ISM scoring, biophysical 
 
 
 wildcard_constraints:
-    ds="|".join(DATASETS) or "(?!)",
+    ds="|".join(DATASETS + IGVF_DATASETS) or "(?!)",
+    exp="[A-Za-z0-9][A-Za-z0-9_.-]*",
     ism_model="cnn|kmer",
     chunk="[0-9]+",
     digest="[0-9a-f]{12}",
@@ -83,6 +86,14 @@ def get_ism_merge_inputs(w):
 
 def get_evaluate_inputs(w):
     return wf.evaluate_inputs(CONFIG, w.ds, w.ism_model)
+
+
+def get_igvf_import_inputs(w):
+    return wf.igvf_import_inputs(CONFIG, w.ds)
+
+
+def get_igvf_counts(w):
+    return wf.igvf_paths(CONFIG, w.ds)["experiments"][w.exp]
 
 
 def get_barcode_counts(w):

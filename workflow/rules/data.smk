@@ -37,6 +37,8 @@ use rule import_counts as import_counts_barcodes with:
 
 
 rule normalize:
+    wildcard_constraints:
+        ds=datasets_pattern(DATASETS),
     input:
         counts="results/{ds}/counts.parquet",
         tiles="results/{ds}/tiles.tsv.gz",
@@ -78,6 +80,8 @@ rule normalize:
 
 
 rule weights:
+    wildcard_constraints:
+        ds=datasets_pattern(DATASETS),
     input:
         log_ratios="results/{ds}/log_ratios.parquet",
     output:

@@ -18,6 +18,37 @@ RESOURCES = "resources"
 DESIGN = "SimDesign"
 # Data-set keys that each name one input file (``tf_sites`` names one per cell).
 FILE_KEYS = ("sequences", "coords", "libraries", "genome", "conservation", "tss", "sharpr_scores")
+# Keys of an IGVF data set that name one file (each experiment's counts: experiments.<name>.counts).
+IGVF_FILE_KEYS = ("design", "mapping")
+# The experiment a simulated IGVF data set has.
+SIMULATED_EXPERIMENT = "sim"
+
+
+def is_igvf(ds: dict[str, Any]) -> bool:
+    """Whether a data set (validated, dumped) is an IGVF one (``format: igvf``)."""
+    return ds.get("format") == "igvf"
+
+
+def igvf_paths(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """Return an IGVF data set's ``design``, ``mapping`` (if any) and ``experiments`` paths.
+
+    Config paths, where downloads go, or where ``simulate-igvf`` writes them (plus ``truth``).
+    """
+    ds = config["datasets"][name]
+    if ds["source"] == "simulate":
+        base = f"{RESOURCES}/{name}"
+        return {
+            "design": f"{base}/design.tsv",
+            "mapping": f"{base}/mapping.tsv.gz",
+            "experiments": {SIMULATED_EXPERIMENT: f"{base}/{SIMULATED_EXPERIMENT}.barcodes.tsv.gz"},
+            "truth": f"{base}/truth/elements.tsv",
+        }
+    resolved = {
+        key: download_path(e) if isinstance(e, dict) else e for key, e in file_entries(ds).items()
+    }
+    out: dict[str, Any] = {k: resolved[k] for k in IGVF_FILE_KEYS if k in resolved}
+    out["experiments"] = {e: resolved[f"experiments.{e}.counts"] for e in sorted(ds["experiments"])}
+    return out
 
 
 def file_entries(ds: dict[str, Any]) -> dict[str, Any]:
@@ -25,8 +56,11 @@ def file_entries(ds: dict[str, Any]) -> dict[str, Any]:
 
     Each is a path or a download ``{url, sha256, gunzip}``.
     """
-    entries = {k: ds[k] for k in FILE_KEYS if k in ds}
+    entries = {k: ds[k] for k in FILE_KEYS + IGVF_FILE_KEYS if k in ds}
     entries.update({f"tf_sites.{c}": p for c, p in ds.get("tf_sites", {}).items()})
+    entries.update(
+        {f"experiments.{e}.counts": x["counts"] for e, x in ds.get("experiments", {}).items()}
+    )
     return entries
 
 

@@ -25,6 +25,8 @@ TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "dataset": (s.TiledDataset, ""),
     "simulate": (s.TiledSimulation, "datasets.<name>.simulate."),
     "sortseq-simulate": (s.SortSeqSimulation, "biophysics.datasets.<name>.simulate."),
+    "igvf-dataset": (s.IGVFDataset, ""),
+    "igvf-simulate": (s.IGVFSimulation, "datasets.<name>.simulate."),
 }
 # Sections documented in their own table (not expanded where they appear).
 OWN_TABLE = (s.BiophysicsSettings, s.TiledDataset, s.TiledSimulation, s.SortSeqSimulation)

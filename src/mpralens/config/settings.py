@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mpralens.io.errors import InputError
 
@@ -496,6 +505,136 @@ class TiledDataset(Settings):
     )
 
 
+# ----------------------------------------------------------------------------- IGVF data sets
+
+
+class IGVFSettings(Settings):
+    """Element and variant activity from IGVF / MPRAsnakeflow barcode counts (docs/igvf.md)."""
+
+    pseudocount: float = Field(
+        1.0, gt=0, description="Pseudocount added to RNA and DNA counts before the log2 ratio."
+    )
+    min_dna: int = Field(
+        10,
+        ge=0,
+        description="An element's replicate is invalid below this many DNA reads (summed over "
+        "its barcodes).",
+    )
+    min_barcodes: int = Field(
+        3,
+        ge=1,
+        description="An element's replicate is invalid with fewer barcodes seen in the DNA.",
+    )
+    ci_level: float = Field(
+        0.95, gt=0, lt=1, description="Level of the confidence intervals of activities and effects."
+    )
+    fdr: float = Field(
+        0.05, gt=0, lt=1, description="FDR level at which an element or variant is significant."
+    )
+    negative_class: str = Field(
+        "element inactive control",
+        description="Design class of the negative controls the element test compares against "
+        "(none in the design: elements are tested against log2 ratio 0).",
+    )
+    lengths: Literal["equal", "pad"] = Field(
+        "equal",
+        description="Sequence models need one length: equal = refuse a design of mixed lengths, "
+        "naming an oligo; pad = centre every sequence in N to the longest.",
+    )
+
+
+class IGVFSimulation(Settings):
+    """Simulator of an IGVF MPRA library with known truth (effects in log2 units)."""
+
+    design: Literal["elements", "allelic"] = Field(
+        "elements",
+        description="elements = independent sequences with controls; allelic = ref/alt pairs "
+        "with planted variant effects.",
+    )
+    n_elements: int = Field(
+        300, ge=1, description="Test elements (elements) or variants (allelic) to simulate."
+    )
+    n_negative: int = Field(40, ge=0, description="Negative controls (no planted site).")
+    n_positive: int = Field(20, ge=0, description="Positive controls (several strong sites).")
+    length: int = Field(200, ge=20, description="Sequence length (bp).")
+    length_jitter: int = Field(
+        0, ge=0, description="Lengths drawn uniformly in length +- length_jitter (mixed lengths)."
+    )
+    null_fraction: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="Fraction of test elements with no site (true activity = the controls'), or "
+        "of variants outside every site (true effect 0).",
+    )
+    sites_per_element: float = Field(2.0, ge=0, description="Mean sites of a non-null element.")
+    n_replicates: int = Field(3, ge=1, description="Replicates (DNA and RNA per replicate).")
+    barcodes: int = Field(15, ge=1, description="Barcodes per oligo.")
+    dna_depth: float = Field(30.0, gt=0, description="Mean DNA reads per barcode.")
+    rna_depth: float = Field(30.0, gt=0, description="Mean RNA reads per barcode at activity 0.")
+    dispersion: float = Field(10.0, gt=0, description="Gamma-Poisson shape of the reads.")
+    barcode_sd: float = Field(0.3, ge=0, description="SD of barcode-specific effects (log2).")
+    replicate_sd: float = Field(0.1, ge=0, description="SD of element x replicate noise (log2).")
+    seed: int = Field(0, description="Simulator seed.")
+
+    @model_validator(mode="after")
+    def _lengths(self) -> IGVFSimulation:
+        if self.length_jitter >= self.length // 2:
+            raise ValueError("length_jitter must be below half the length")
+        return self
+
+
+class IGVFExperiment(Settings):
+    """One experiment (a cell type or condition = one model task) of an IGVF data set."""
+
+    counts: FileEntry = Field(
+        description="reporter_experiment_barcode TSV (barcode, oligo_name, dna_count_<rep>, "
+        "rna_count_<rep>); replicates are its count columns."
+    )
+
+
+class IGVFDataset(Settings):
+    """An IGVF / MPRAsnakeflow data set: a design, barcode counts per experiment, or simulated."""
+
+    format: Literal["igvf"] = Field(description="Kind of data set (igvf).")
+    source: Literal["files", "simulate"] = Field(
+        "files", description="files = the paths below; simulate = written to resources/<name>/."
+    )
+    design: FileEntry | None = Field(None, description="reporter_sequence_design TSV.")
+    mapping: FileEntry | None = Field(
+        None,
+        description="Optional reporter_barcode_to_element_mapping TSV; checked against the counts.",
+    )
+    experiments: dict[Name, IGVFExperiment] = Field(
+        default_factory=dict,
+        description="Experiments by name (the model tasks), each {counts: <file>}.",
+    )
+    simulate: IGVFSimulation = Field(
+        default_factory=IGVFSimulation, description="Simulator settings (source simulate)."
+    )
+
+    @model_validator(mode="after")
+    def _files(self) -> IGVFDataset:
+        if self.source == "files" and (self.design is None or not self.experiments):
+            raise ValueError(
+                "an igvf data set with source 'files' needs 'design' and 'experiments'"
+            )
+        return self
+
+
+def _dataset_kind(value: Any) -> str:
+    """Tag of a data set: ``igvf`` when it says ``format: igvf``, else ``tiled_mpra``."""
+    if isinstance(value, dict):
+        return "igvf" if value.get("format") == "igvf" else "tiled_mpra"
+    return "igvf" if isinstance(value, IGVFDataset) else "tiled_mpra"
+
+
+Dataset = Annotated[
+    Annotated[TiledDataset, Tag("tiled_mpra")] | Annotated[IGVFDataset, Tag("igvf")],
+    Discriminator(_dataset_kind),
+]
+
+
 # ----------------------------------------------------------------------------- the whole config
 
 
@@ -503,10 +642,10 @@ class Config(Settings):
     """mpralens workflow configuration; every key has a description and a default."""
 
     seed: int = Field(0, description="Global random seed (splits, model initialisation).")
-    datasets: dict[Name, TiledDataset] = Field(
+    datasets: dict[Name, Dataset] = Field(
         default_factory=dict,
         description="Data sets to process, by name (letters, digits, '.', '_', '-'); outputs go "
-        "to results/<name>/.",
+        "to results/<name>/. A tiled MPRA has `type: tiled_mpra`; an IGVF data set `format: igvf`.",
     )
     normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
     weights: WeightsSettings = Field(default_factory=WeightsSettings)
@@ -515,6 +654,7 @@ class Config(Settings):
     ism: ISMSettings = Field(default_factory=ISMSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     biophysics: BiophysicsSettings = Field(default_factory=BiophysicsSettings)
+    igvf: IGVFSettings = Field(default_factory=IGVFSettings)
 
 
 def error_message(exc: ValidationError, *, prefix: str = "") -> InputError:
@@ -523,11 +663,12 @@ def error_message(exc: ValidationError, *, prefix: str = "") -> InputError:
     An unknown key names the keys allowed there; a bad choice names the allowed values.
     """
     err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
+    raw = [str(p) for p in err["loc"]]
+    loc = [p for p in raw if not _is_union_tag(p)]
     key = ".".join(([prefix] if prefix else []) + loc)
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
-        model = _model_at(exc.title, loc[:-1])
+        model = _model_at(exc.title, raw[:-1])
         allowed = ", ".join(model.model_fields) if model else "see config/README.md"
         msg = f"unknown key {loc[-1]!r}; allowed here: {allowed}"
     elif err["type"] == "literal_error":
@@ -539,10 +680,12 @@ def error_message(exc: ValidationError, *, prefix: str = "") -> InputError:
 
 def _is_union_tag(part: object) -> bool:
     """Tell a location part that names no key: a union member (``str``, ``Download``), ``[key]``."""
-    return isinstance(part, str) and (part in ("str", "int", "[key]") or part[:1].isupper())
+    tags = ("str", "int", "[key]", "igvf", "tiled_mpra")
+    return isinstance(part, str) and (part in tags or part[:1].isupper())
 
 
 _MODELS: dict[str, type[BaseModel]] = {}
+_TAGGED: dict[str, type[BaseModel]] = {"igvf": IGVFDataset, "tiled_mpra": TiledDataset}
 
 
 def _model_at(title: str, loc: list[str]) -> type[BaseModel] | None:
@@ -554,6 +697,9 @@ def _model_at(title: str, loc: list[str]) -> type[BaseModel] | None:
     for part in loc:
         if model is None:
             return None
+        if part in _TAGGED:  # a tagged union member: the data set's kind
+            model = _TAGGED[part]
+            continue
         field = model.model_fields.get(part)
         if field is None:  # a dict key (a data set's name): the value type is the next level
             continue

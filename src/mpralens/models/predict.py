@@ -41,7 +41,17 @@ def read_sequences_any(path: str | PathLike[str]) -> pd.DataFrame:
 
 def predict_file(model: str | PathLike[str], sequences: str | PathLike[str]) -> pd.DataFrame:
     """Predict every sequence of ``sequences`` with ``model`` (``.ckpt`` CNN or ``.npz`` k-mer)."""
-    df = read_sequences_any(sequences)
+    return predict_frame(model, read_sequences_any(sequences), path=sequences)
+
+
+def predict_frame(
+    model: str | PathLike[str],
+    df: pd.DataFrame,
+    *,
+    path: str | PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Predict the sequences of ``df`` (``id, sequence[, offset]``); ``path`` names them."""
+    sequences = path
     seqs = list(df["sequence"])
     if str(model).endswith(".npz"):
         from mpralens.models.kmer import load_kmer_model
