@@ -38,6 +38,13 @@ CNN_TRAINING_STATE = (
 )
 
 
+def _training_state(ensemble: int) -> tuple[str, ...]:
+    """Files train-cnn writes into its folder while it trains (each member's, for an ensemble)."""
+    if ensemble == 1:
+        return CNN_TRAINING_STATE
+    return tuple(f"members/{i}/{f}" for i in range(ensemble) for f in CNN_TRAINING_STATE)
+
+
 def _write_model_outputs(
     outdir: Folder,
     test: TrainingData,
@@ -45,11 +52,24 @@ def _write_model_outputs(
     model_name: str,
     save_model: Callable[[Path], object],
 ) -> None:
-    """Write test predictions, their metrics and the model into ``outdir``, all or nothing."""
+    """Write test predictions, their metrics and the model into ``outdir``, all or nothing.
+
+    ``pred`` is ``(n, n_tasks)``, or ``(k, n, n_tasks)`` for an ensemble's members: then the
+    prediction is their mean and each tile's spread is written beside it (``prediction_sd``,
+    ``prediction_lo``, ``prediction_hi``: see :func:`~mpralens.models.cnn.module.ensemble_summary`).
+    """
     from mpralens.data.training import prediction_table
     from mpralens.models.metrics import task_metrics
 
-    table = prediction_table(test, pred)
+    if pred.ndim == 3 and pred.shape[0] > 1:
+        from mpralens.models.cnn.module import ensemble_summary
+
+        summary = ensemble_summary(pred.astype(np.float64))
+        table = prediction_table(test, summary["mean"])
+        for part in ("sd", "lo", "hi"):
+            table[f"prediction_{part}"] = summary[part].reshape(-1)
+    else:
+        table = prediction_table(test, pred.reshape(pred.shape[-2], pred.shape[-1]))
     with atomic_outputs(outdir) as (tmp,):
         write_tsv(table, tmp / "predictions.tsv.gz")
         write_tsv(task_metrics(table), tmp / "metrics.tsv")
@@ -111,9 +131,14 @@ def _add_train_cnn(p: argparse.ArgumentParser) -> None:
 def train_cnn_cmd(args: argparse.Namespace, settings: CNNRun) -> None:
     """Train and evaluate the CNN."""
     from mpralens.data.training import load_training_data
-    from mpralens.models.cnn.train import TrainSettings, predict_tiles, train_cnn
+    from mpralens.models.cnn.train import (
+        TrainSettings,
+        predict_tiles_members,
+        save_ensemble,
+        train_ensemble,
+    )
 
-    outdir = Folder(args.outdir, "train-cnn", keep=CNN_TRAINING_STATE)
+    outdir = Folder(args.outdir, "train-cnn", keep=_training_state(settings.ensemble))
     check_folder(outdir)
     if args.gpus < 0:
         raise InputError(f"--gpus must be >= 0, got {args.gpus}", key="resources.gpu")
@@ -127,17 +152,24 @@ def train_cnn_cmd(args: argparse.Namespace, settings: CNNRun) -> None:
     )
     with claimed_folder(outdir):
         try:
-            trained = train_cnn(data, train, outdir.path, dataset=args.dataset)
+            trained = train_ensemble(data, train, outdir.path, dataset=args.dataset)
         except TypeError as exc:
             raise InputError(
                 f"bad architecture settings: {exc}", key="models.cnn.arch_kwargs"
             ) from exc
     if trained is None:  # a data-parallel worker other than rank 0: rank 0 writes the outputs
         return
-    best, net, spec = trained
+    bests, net, spec = trained
     test = data.subset("test")
-    pred = predict_tiles(net, spec, test)
-    _write_model_outputs(outdir, test, pred, "model.ckpt", lambda p: shutil.copyfile(best, p))
+    pred = predict_tiles_members(net, spec, test)
+
+    def save(path: Path) -> None:
+        if len(bests) == 1:
+            shutil.copyfile(bests[0], path)
+        else:
+            save_ensemble(bests, spec, path)
+
+    _write_model_outputs(outdir, test, pred, "model.ckpt", save)
 
 
 def _add_predict(p: argparse.ArgumentParser) -> None:
