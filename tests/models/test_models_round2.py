@@ -213,3 +213,71 @@ def test_ensemble_summary_by_hand():
     assert s["lo"][1] == s["hi"][1] == 5.0
     one = ensemble_summary(members[:1])
     assert one["mean"].tolist() == [1.0, 5.0] and np.isnan(one["lo"]).all()
+
+
+def test_noise_ceiling_by_hand():
+    from mpralens.models.metrics import replicate_ceiling, truth_ceiling
+
+    # Deviations from the mean 2.5: truth (-1.5, -0.5, 0.5, 1.5), measured (-1.5, 0.5, -0.5, 1.5):
+    # products sum to 2.25 - 0.25 - 0.25 + 2.25 = 4, squares to 5 each: r = 4 / 5.
+    assert truth_ceiling(np.array([1.0, 3, 2, 4]), np.array([1.0, 2, 3, 4])) == pytest.approx(0.8)
+    # Two replicates with r = 0.8: their mean's reliability is 2 * 0.8 / 1.8 = 8/9 (Spearman-Brown)
+    # and its correlation with the truth sqrt(8/9); an all-NaN third replicate is ignored.
+    reps = np.array([[1.0, 1, np.nan], [2, 3, np.nan], [3, 2, np.nan], [4, 4, np.nan]])
+    assert replicate_ceiling(reps) == pytest.approx(np.sqrt(8 / 9))
+    assert np.isnan(replicate_ceiling(reps[:, :1]))  # one replicate: no estimate
+
+
+def test_replicate_ceiling_matches_the_truth_ceiling_on_simulated_noise():
+    from mpralens.models.metrics import replicate_ceiling, truth_ceiling
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=20000)
+    reps = truth[:, None] + rng.normal(scale=0.8, size=(20000, 3))
+    measured = reps.mean(axis=1)
+    # Expected: var(truth) / var(mean) = 1 / (1 + 0.64 / 3), square-rooted = 0.9077.
+    expected = np.sqrt(1 / (1 + 0.64 / 3))
+    assert truth_ceiling(measured, truth) == pytest.approx(expected, abs=0.005)
+    assert replicate_ceiling(reps) == pytest.approx(expected, abs=0.005)
+
+
+def test_models_table_one_row_per_model_and_task_with_ceiling():
+    from mpralens.models.compare import COLUMNS, compare
+
+    pred = pd.DataFrame(
+        {
+            "tile_id": ["a", "b", "c", "d", "e"],
+            "task": "T",
+            "activity": [1.0, 3, 2, 4, np.nan],  # e is invalid: left out everywhere
+            "weight": 1.0,
+            "prediction": [1.0, 2, 3, 4, 100],
+        }
+    )
+    truth = pd.DataFrame({"tile_id": list("abcde"), "T": [1.0, 2, 3, 4, 5]})
+    activity = pd.DataFrame(
+        {
+            "tile_id": list("abcde"),
+            "task": "T",
+            "log2_ratio_rep1": [1.0, 2, 3, 4, np.nan],
+            "log2_ratio_rep2": [1.0, 3, 2, 4, np.nan],
+        }
+    )
+    perfect = pred.assign(prediction=[1.0, 3, 2, 4, 0])  # predicts the measured activity
+    out = compare(
+        {"truthlike": pred, "overfit": perfect},
+        truth,
+        activity=activity,
+        info={"truthlike": {"parameters": 7}},
+    )
+    assert list(out.columns) == COLUMNS and len(out) == 2
+    row = out.set_index("model").loc["truthlike"]
+    assert row["pearson"] == pytest.approx(0.8) and row["pearson_truth"] == pytest.approx(1.0)
+    assert row["ceiling"] == pytest.approx(0.8) and row["fraction_of_ceiling"] == pytest.approx(1)
+    assert row["ceiling_replicates"] == pytest.approx(np.sqrt(8 / 9))
+    assert row["parameters"] == 7 and row["n"] == 4
+    over = out.set_index("model").loc["overfit"]
+    assert over["fraction_of_ceiling"] == pytest.approx(1 / 0.8)  # above 1: fits the noise
+    assert np.isnan(over["parameters"])
+    real = compare({"m": pred}, activity=activity)  # real data: no truth
+    assert real[["pearson_truth", "ceiling"]].isna().all().all()
+    assert real["fraction_of_ceiling"].iloc[0] == pytest.approx(0.8 / np.sqrt(8 / 9))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,20 @@ class TrainSettings(CNNRun):
     """The CNN settings of the config (``models.cnn``) and the accelerator they train on."""
 
     accelerator: str = "auto"
+
+
+class EpochTimer(L.Callback):
+    """Wall-clock seconds of every training epoch run here (validation excluded)."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:  # noqa: D102
+        self._start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:  # noqa: D102
+        self.seconds.append(time.perf_counter() - self._start)
 
 
 def _fingerprint(settings: TrainSettings, data: TrainingData) -> str:
@@ -80,7 +95,9 @@ def train_cnn(
     Returns
     -------
     tuple
-        Path of the best checkpoint, the reloaded network, and its spec.
+        Path of the best checkpoint, the reloaded network, and its spec with ``parameters`` and
+        ``seconds_per_epoch`` (mean wall-clock seconds of the training epochs run in this call,
+        validation excluded; NaN if none ran) added.
 
     Raises
     ------
@@ -124,6 +141,7 @@ def train_cnn(
         weight_decay=settings.weight_decay,
         schedule=settings.schedule,
     )
+    timer = EpochTimer()
     ckdir = outdir / "checkpoints"
     best_cb = ModelCheckpoint(
         dirpath=ckdir,
@@ -138,6 +156,7 @@ def train_cnn(
         callbacks=[
             EarlyStopping(monitor="val_loss", mode="min", patience=settings.patience),
             best_cb,
+            timer,
         ],
         logger=CSVLogger(save_dir=str(outdir), name="", version=""),
         deterministic=True,
@@ -158,7 +177,15 @@ def train_cnn(
         return Path(), model.network.cpu().eval(), spec
     best = Path(best_cb.best_model_path or ckdir / "best.ckpt")
     net, spec = load_network(best)
-    return best, net, spec
+    return best, net, dict(spec, **_cost(net, timer))
+
+
+def _cost(net: torch.nn.Module, timer: EpochTimer) -> dict[str, Any]:
+    """Parameters and mean seconds per training epoch (NaN when no epoch ran here: resumed)."""
+    from mpralens.models.cnn.architectures import n_parameters
+
+    secs = float(np.mean(timer.seconds)) if timer.seconds else float("nan")
+    return {"parameters": n_parameters(net), "seconds_per_epoch": secs}
 
 
 def _resumable(last: Path, fingerprint: str) -> str | None:
@@ -198,8 +225,9 @@ def train_ensemble(
     -------
     tuple
         The members' best checkpoints, the network (an ``Ensemble`` when ``k > 1``, else the single
-        network) and its spec (``ensemble`` and ``ensemble_by`` added when ``k > 1``); None on
-        data-parallel workers other than rank 0.
+        network) and its spec (``ensemble`` and ``ensemble_by`` added when ``k > 1``; and, not
+        saved in the checkpoint, ``parameters`` and ``seconds_per_epoch``, summed over members);
+        None on data-parallel workers other than rank 0.
     """
     k = settings.ensemble
     if k == 1:
@@ -207,6 +235,7 @@ def train_ensemble(
         return None if trained is None else ([trained[0]], trained[1], trained[2])
     bests: list[Path] = []
     member_spec: dict[str, Any] = {}
+    cost = {"parameters": 0, "seconds_per_epoch": 0.0}
     for i in range(k):
         member = settings.model_copy(update={"seed": settings.seed + i, "ensemble": 1})
         part = fold_data(data, i, k) if settings.ensemble_by == "folds" else data
@@ -215,9 +244,11 @@ def train_ensemble(
         if trained is None:
             return None
         bests.append(trained[0])
-        member_spec = trained[2]
+        member_spec = {key: v for key, v in trained[2].items() if key not in cost}
+        for key in cost:
+            cost[key] += trained[2][key]
     spec = dict(member_spec, ensemble=k, ensemble_by=settings.ensemble_by, seed=settings.seed)
-    return bests, _ensemble_from(bests, spec), spec
+    return bests, _ensemble_from(bests, spec), dict(spec, **cost)
 
 
 def _ensemble_state(bests: list[Path]) -> dict[str, torch.Tensor]:
