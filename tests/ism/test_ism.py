@@ -398,3 +398,61 @@ def test_sharded_ism_equals_one_pass(small_sim, tmp_path):
     assert (tmp_path / "merged.tsv.gz").read_bytes() == (tmp_path / "one.tsv.gz").read_bytes()
     for bw in (tmp_path / "one_tracks").iterdir():
         assert bw.read_bytes() == (tmp_path / "merged_tracks" / bw.name).read_bytes()
+
+
+def _ensemble_checkpoint(tmp_path, nets, length=145):
+    """An ensemble checkpoint of hand-initialised nets, as save_ensemble writes it."""
+    spec_ = {
+        "arch": "paggi",
+        "arch_kwargs": {"filters": 8},
+        "tasks": TASKS,
+        "layout": "tile",
+        "input_length": length,
+        "frame_length": 295,
+        "tile_length": length,
+        "ensemble": len(nets),
+    }
+    state = {f"members.{i}.{k}": v for i, n in enumerate(nets) for k, v in n.state_dict().items()}
+    path = tmp_path / "ensemble.ckpt"
+    torch.save({"mpralens": spec_, "state_dict": state}, path)
+    return path
+
+
+def test_variant_scores_of_an_ensemble_carry_mean_and_interval(tmp_path):
+    from mpralens.ism.variants import score_variants
+    from mpralens.models.cnn.module import Ensemble, load_network
+
+    nets = []
+    for seed in (1, 2, 3):
+        torch.manual_seed(seed)
+        nets.append(build_architecture("paggi", n_tasks=3, input_length=145, filters=8).eval())
+    model = _ensemble_checkpoint(tmp_path, nets)
+    loaded, _ = load_network(model)
+    assert isinstance(loaded, Ensemble) and len(loaded.members) == 3
+    rng = np.random.default_rng(9)
+    chrom = "".join(rng.choice(list("ACGT"), 400))
+    genome = _genome(tmp_path, {"chr1": chrom})
+    p = 200
+    alt = "A" if chrom[p - 1] != "A" else "C"
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        f"chr1\t{p}\trs1\t{chrom[p - 1]}\t{alt}\t.\t.\t.\n"
+    )
+    eff = score_variants(model, vcf, genome)
+    assert list(eff.columns[5:]) == TASKS + [f"{t}_{s}" for t in TASKS for s in ("lo", "hi")]
+    # By hand: each member's effect on the 145-bp window centred on the variant.
+    ref = chrom[p - 1 - 72 : p - 1 + 73]
+    mut = ref[:72] + alt + ref[73:]
+    from mpralens.io.sequences import one_hot
+
+    x = torch.from_numpy(one_hot([ref, mut]).astype(np.float32))
+    with torch.no_grad():
+        per = np.stack([(n(x)[1] - n(x)[0]).numpy() for n in nets])  # (3 members, 3 tasks)
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, 2) * per.std(axis=0, ddof=1) * np.sqrt(4 / 3)
+    for j, t in enumerate(TASKS):
+        assert eff[t].iloc[0] == pytest.approx(per[:, j].mean(), abs=1e-5)
+        assert eff[f"{t}_lo"].iloc[0] == pytest.approx(per[:, j].mean() - half[j], abs=1e-5)
+        assert eff[f"{t}_hi"].iloc[0] == pytest.approx(per[:, j].mean() + half[j], abs=1e-5)
