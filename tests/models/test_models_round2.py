@@ -281,3 +281,50 @@ def test_models_table_one_row_per_model_and_task_with_ceiling():
     real = compare({"m": pred}, activity=activity)  # real data: no truth
     assert real[["pearson_truth", "ceiling"]].isna().all().all()
     assert real["fraction_of_ceiling"].iloc[0] == pytest.approx(0.8 / np.sqrt(8 / 9))
+
+
+def test_train_cnn_outputs_of_an_ensemble_carry_the_spread(tmp_path):
+    from mpralens.cli.models import _write_model_outputs
+    from mpralens.io.atomic import Folder
+
+    data = _tiny_data()
+    test = data.subset("test")
+    members = np.stack([np.full((len(test.tiles), 2), v) for v in (1.0, 2.0, 6.0)])
+    out = Folder(tmp_path / "out", "train-cnn")
+    cost = {"parameters": 10, "seconds_per_epoch": float("nan")}
+    _write_model_outputs(out, test, members, "model.ckpt", lambda p: p.write_text("x"), cost)
+    table = pd.read_csv(tmp_path / "out" / "predictions.tsv.gz", sep="\t")
+    assert (table["prediction"] == 3.0).all()
+    assert np.allclose(table["prediction_sd"], np.sqrt(7))
+    assert np.allclose(table["prediction_hi"] - table["prediction"], 13.1448, atol=1e-4)
+    import json
+
+    assert json.loads((tmp_path / "out" / "training.json").read_text()) == {
+        "parameters": 10,
+        "seconds_per_epoch": None,
+    }
+    single = Folder(tmp_path / "single", "train-cnn")
+    _write_model_outputs(single, test, members[:1], "model.ckpt", lambda p: p.write_text(""), cost)
+    table1 = pd.read_csv(tmp_path / "single" / "predictions.tsv.gz", sep="\t")
+    assert "prediction_sd" not in table1.columns and (table1["prediction"] == 1.0).all()
+
+
+def test_predict_with_an_ensemble_checkpoint_is_the_members_mean(tmp_path):
+    from mpralens.models.predict import predict_file
+    from tests.ism.test_ism import TASKS, _ensemble_checkpoint
+
+    nets = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        nets.append(build_architecture("paggi", n_tasks=3, input_length=145, filters=8).eval())
+    model = _ensemble_checkpoint(tmp_path, nets)
+    rng = np.random.default_rng(1)
+    seqs = ["".join(rng.choice(list("ACGT"), 145)) for _ in range(3)]
+    (tmp_path / "in.fa").write_text("".join(f">s{i}\n{q}\n" for i, q in enumerate(seqs)))
+    out = predict_file(model, tmp_path / "in.fa")
+    from mpralens.io.sequences import one_hot
+
+    x = torch.from_numpy(one_hot(seqs).astype(np.float32))
+    with torch.no_grad():
+        expected = (nets[0](x) + nets[1](x)).numpy() / 2
+    np.testing.assert_allclose(out[TASKS].to_numpy(), expected, atol=1e-6)
