@@ -44,7 +44,9 @@ rule train_cnn:
     threads: 2
     resources:
         mem_mb=scaled(2000, 100),
-        runtime=scaled(10, 0.25 * CONFIG["models"]["cnn"]["max_epochs"]),
+        runtime=scaled(
+            10, 0.25 * CONFIG["models"]["cnn"]["max_epochs"] * CONFIG["models"]["cnn"]["ensemble"]
+        ),
         gpu=0,  # profiles/gpu sets 1 (or N for data-parallel training on N GPUs)
     conda:
         ENV_TORCH
