@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
+from pydantic import Field
 
 from mpralens import __version__
 from mpralens.config.settings import CNNRun
@@ -46,7 +47,9 @@ log = logging.getLogger(__name__)
 class TrainSettings(CNNRun):
     """The CNN settings of the config (``models.cnn``) and the accelerator they train on."""
 
-    accelerator: str = "auto"
+    accelerator: str = Field(
+        "auto", description="Lightning accelerator: auto (a GPU when there is one), cpu or gpu."
+    )
 
 
 class EpochTimer(L.Callback):
