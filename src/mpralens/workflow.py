@@ -356,8 +356,14 @@ def count_download_args(config: dict[str, Any], ds: str, file: str) -> str:
 
 
 def compare_inputs(config: dict[str, Any], ds: str) -> dict[str, str]:
-    """Test predictions of every model, and the simulator's truth when there is one."""
+    """Test predictions, training.json and replicates (activity) of every model, and the truth.
+
+    The activity table's replicates give the noise ceiling; the simulator's truth, when there is
+    one, the true activity and the truth-based ceiling.
+    """
     inputs = {m: f"results/{ds}/models/{m}/predictions.tsv.gz" for m in ("kmer", "cnn")}
+    inputs |= {f"{m}_info": f"results/{ds}/models/{m}/training.json" for m in ("kmer", "cnn")}
+    inputs["activity"] = f"results/{ds}/activity.tsv.gz"
     if simulated(config, ds) and not is_igvf(config["datasets"][ds]):
         inputs["truth"] = dataset_paths(config, ds)["truth_tile_activity"]
     return inputs

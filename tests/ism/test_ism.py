@@ -37,7 +37,12 @@ def random_context(seed: int, length: int = 295):
 
 def random_net(arch: str, layout: str, **kwargs) -> torch.nn.Module:
     torch.manual_seed(7)
-    small = {"paggi": {"filters": 8}, "dragonn": {"filters": 8}, "residual": {"channels": 8}}
+    small = {
+        "paggi": {"filters": 8},
+        "dragonn": {"filters": 8},
+        "residual": {"channels": 8},
+        "legnet": {"stages": [8, 8], "mapper": 8},
+    }
     net = build_architecture(
         arch,
         n_tasks=len(TASKS),
@@ -87,6 +92,59 @@ def test_fast_equals_plain_on_random_models(arch, kwargs, layout):
     np.testing.assert_allclose(s_fast, s_plain, atol=1e-5, rtol=0)
     assert (n_fast == 5).all() and (n_plain == 5).all()
     assert np.isnan(s_fast[40]).all() and np.isfinite(np.delete(s_fast, 40, axis=0)).all()
+
+
+@pytest.mark.parametrize("arch", ["paggi", "dragonn", "residual"])
+def test_fast_equals_plain_with_exponential_first_activation(arch):
+    ctx = random_context(2)
+    net = random_net(arch, "tile", first_activation="exp")
+    plain = CNNScorer(net, spec("tile"), "plain").window_deltas(ctx)
+    fast_scorer = CNNScorer(net, spec("tile"), "fast")
+    assert fast_scorer.method == "fast"  # exp is pointwise: the incremental pass applies
+    np.testing.assert_allclose(fast_scorer.window_deltas(ctx), plain, atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("arch", "options", "why"),
+    [
+        ("legnet", {}, "LegNet"),
+        ("paggi", {"rc": "tied"}, "ReverseComplement"),
+        ("residual", {"rc": "average"}, "ReverseComplement"),
+    ],
+)
+def test_non_local_networks_fall_back_to_plain_ism_with_a_log_line(arch, options, why, caplog):
+    net = random_net(arch, "tile", **options)
+    with caplog.at_level("INFO", logger="mpralens.ism.scoring"):
+        scorer = CNNScorer(net, spec("tile"), "fast")
+    assert scorer.method == "plain"
+    assert why in caplog.text and "plain ISM" in caplog.text
+    ctx = random_context(3, length=145)
+    np.testing.assert_array_equal(
+        scorer.window_deltas(ctx), CNNScorer(net, spec("tile"), "plain").window_deltas(ctx)
+    )
+
+
+def test_ensemble_ism_writes_mean_and_interval_of_the_members():
+    from mpralens.ism.run import ism_table
+    from mpralens.ism.scoring import EnsembleScorer
+    from mpralens.models.cnn.module import ensemble_summary
+
+    ctx = random_context(4)
+    nets = []
+    for seed in (1, 2, 3):
+        torch.manual_seed(seed)
+        nets.append(build_architecture("paggi", n_tasks=3, input_length=145, filters=8).eval())
+    members = [CNNScorer(n, spec("tile")) for n in nets]
+    table = ism_table(EnsembleScorer(members), [ctx], progress=False)
+    per = np.stack([ism_table(m, [ctx], progress=False)["score"].to_numpy() for m in members])
+    expected = ensemble_summary(per)
+    np.testing.assert_allclose(table["score"], per.mean(axis=0))
+    np.testing.assert_allclose(table["score_lo"], expected["lo"])
+    np.testing.assert_allclose(table["score_hi"], expected["hi"])
+    ok = table["score"].notna()
+    assert (table.loc[ok, "score_lo"] <= table.loc[ok, "score"]).all()
+    assert (table.loc[ok, "score"] <= table.loc[ok, "score_hi"]).all()
+    assert (table.loc[ok, "score_hi"] > table.loc[ok, "score_lo"]).mean() > 0.9
 
 
 def test_hand_set_model_has_the_hand_computed_map():
@@ -340,3 +398,61 @@ def test_sharded_ism_equals_one_pass(small_sim, tmp_path):
     assert (tmp_path / "merged.tsv.gz").read_bytes() == (tmp_path / "one.tsv.gz").read_bytes()
     for bw in (tmp_path / "one_tracks").iterdir():
         assert bw.read_bytes() == (tmp_path / "merged_tracks" / bw.name).read_bytes()
+
+
+def _ensemble_checkpoint(tmp_path, nets, length=145):
+    """An ensemble checkpoint of hand-initialised nets, as save_ensemble writes it."""
+    spec_ = {
+        "arch": "paggi",
+        "arch_kwargs": {"filters": 8},
+        "tasks": TASKS,
+        "layout": "tile",
+        "input_length": length,
+        "frame_length": 295,
+        "tile_length": length,
+        "ensemble": len(nets),
+    }
+    state = {f"members.{i}.{k}": v for i, n in enumerate(nets) for k, v in n.state_dict().items()}
+    path = tmp_path / "ensemble.ckpt"
+    torch.save({"mpralens": spec_, "state_dict": state}, path)
+    return path
+
+
+def test_variant_scores_of_an_ensemble_carry_mean_and_interval(tmp_path):
+    from mpralens.ism.variants import score_variants
+    from mpralens.models.cnn.module import Ensemble, load_network
+
+    nets = []
+    for seed in (1, 2, 3):
+        torch.manual_seed(seed)
+        nets.append(build_architecture("paggi", n_tasks=3, input_length=145, filters=8).eval())
+    model = _ensemble_checkpoint(tmp_path, nets)
+    loaded, _ = load_network(model)
+    assert isinstance(loaded, Ensemble) and len(loaded.members) == 3
+    rng = np.random.default_rng(9)
+    chrom = "".join(rng.choice(list("ACGT"), 400))
+    genome = _genome(tmp_path, {"chr1": chrom})
+    p = 200
+    alt = "A" if chrom[p - 1] != "A" else "C"
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        f"chr1\t{p}\trs1\t{chrom[p - 1]}\t{alt}\t.\t.\t.\n"
+    )
+    eff = score_variants(model, vcf, genome)
+    assert list(eff.columns[5:]) == TASKS + [f"{t}_{s}" for t in TASKS for s in ("lo", "hi")]
+    # By hand: each member's effect on the 145-bp window centred on the variant.
+    ref = chrom[p - 1 - 72 : p - 1 + 73]
+    mut = ref[:72] + alt + ref[73:]
+    from mpralens.io.sequences import one_hot
+
+    x = torch.from_numpy(one_hot([ref, mut]).astype(np.float32))
+    with torch.no_grad():
+        per = np.stack([(n(x)[1] - n(x)[0]).numpy() for n in nets])  # (3 members, 3 tasks)
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, 2) * per.std(axis=0, ddof=1) * np.sqrt(4 / 3)
+    for j, t in enumerate(TASKS):
+        assert eff[t].iloc[0] == pytest.approx(per[:, j].mean(), abs=1e-5)
+        assert eff[f"{t}_lo"].iloc[0] == pytest.approx(per[:, j].mean() - half[j], abs=1e-5)
+        assert eff[f"{t}_hi"].iloc[0] == pytest.approx(per[:, j].mean() + half[j], abs=1e-5)

@@ -42,7 +42,12 @@ def _tiny_data(n_regions=24, seed=0):
     return TrainingData(tiles, y, np.where(np.isnan(y), 0.0, 1.0), ["A_x", "B_y"])
 
 
-SMALL = {"paggi": {"filters": 8, "pool": 8}, "dragonn": {"filters": 8}, "residual": {"channels": 8}}
+SMALL = {
+    "paggi": {"filters": 8, "pool": 8},
+    "dragonn": {"filters": 8},
+    "residual": {"channels": 8},
+    "legnet": {"stages": [8, 8], "mapper": 8},
+}
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))

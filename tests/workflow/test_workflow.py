@@ -55,8 +55,11 @@ def test_whole_dag_on_tiny_config(tiny_run):
         assert lib["total_reads"] > 0
     models = pd.read_csv(res / "evaluation" / "models.tsv", sep="\t")
     assert set(models["model"]) == {"kmer", "cnn"}
-    assert set(models["target"]) == {"measured", "truth"}
-    assert len(models) == 2 * 2 * 4
+    # One row per model and task (issue 20: the truth metrics and noise ceilings are columns).
+    assert len(models) == 2 * 4
+    truth_cols = ["pearson_truth", "spearman_truth", "ceiling", "ceiling_replicates"]
+    assert models[truth_cols].notna().all().all() and models["ceiling"].between(0, 1).all()
+    assert models["parameters"].gt(0).all()
     # Every task of both replicate counts is fitted and tested on real tiles.
     assert (models["n"] > 0).all() and models["weighted_mse"].notna().all()
     assert (res / "evaluation" / "models.png").stat().st_size > 10_000

@@ -8,6 +8,7 @@ rule train_kmer:
         model="results/{ds}/models/kmer/model.npz",
         predictions="results/{ds}/models/kmer/predictions.tsv.gz",
         metrics="results/{ds}/models/kmer/metrics.tsv",
+        info="results/{ds}/models/kmer/training.json",
     params:
         settings=settings(CONFIG["models"]["kmer"], seeded=True),
     log:
@@ -33,6 +34,7 @@ rule train_cnn:
         model="results/{ds}/models/cnn/model.ckpt",
         predictions="results/{ds}/models/cnn/predictions.tsv.gz",
         metrics="results/{ds}/models/cnn/metrics.tsv",
+        info="results/{ds}/models/cnn/training.json",
     params:
         settings=settings(CONFIG["models"]["cnn"], seeded=True),
     log:
@@ -42,7 +44,9 @@ rule train_cnn:
     threads: 2
     resources:
         mem_mb=scaled(2000, 100),
-        runtime=scaled(10, 0.25 * CONFIG["models"]["cnn"]["max_epochs"]),
+        runtime=scaled(
+            10, 0.25 * CONFIG["models"]["cnn"]["max_epochs"] * CONFIG["models"]["cnn"]["ensemble"]
+        ),
         gpu=0,  # profiles/gpu sets 1 (or N for data-parallel training on N GPUs)
     conda:
         ENV_TORCH
@@ -84,5 +88,6 @@ rule compare_models:
         ENV_BASE
     shell:
         "mpralens compare-models --predictions kmer={input.kmer:q} cnn={input.cnn:q} "
+        "--info kmer={input.kmer_info:q} cnn={input.cnn_info:q} --activity {input.activity:q} "
         "{params.truth} --out-tsv {output.table:q} --out-figure {output.figure:q} "
         "--out-scatter {output.scatter:q} > {log:q} 2>&1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -38,22 +39,48 @@ CNN_TRAINING_STATE = (
 )
 
 
+def _training_state(ensemble: int) -> tuple[str, ...]:
+    """Files train-cnn writes into its folder while it trains (each member's, for an ensemble)."""
+    if ensemble == 1:
+        return CNN_TRAINING_STATE
+    return tuple(f"members/{i}/{f}" for i in range(ensemble) for f in CNN_TRAINING_STATE)
+
+
 def _write_model_outputs(
     outdir: Folder,
     test: TrainingData,
     pred: np.ndarray,
     model_name: str,
     save_model: Callable[[Path], object],
+    cost: dict[str, float],
 ) -> None:
-    """Write test predictions, their metrics and the model into ``outdir``, all or nothing."""
+    """Write test predictions, metrics, the model and its cost into ``outdir``, all or nothing.
+
+    ``cost`` (``parameters``, ``seconds_per_epoch``, the torch threads it ran on) goes to
+    ``training.json``, which ``compare-models`` reads for the models table.
+
+    ``pred`` is ``(n, n_tasks)``, or ``(k, n, n_tasks)`` for an ensemble's members: then the
+    prediction is their mean and each tile's spread is written beside it (``prediction_sd``,
+    ``prediction_lo``, ``prediction_hi``: see :func:`~mpralens.models.cnn.module.ensemble_summary`).
+    """
     from mpralens.data.training import prediction_table
     from mpralens.models.metrics import task_metrics
 
-    table = prediction_table(test, pred)
+    if pred.ndim == 3 and pred.shape[0] > 1:
+        from mpralens.models.cnn.module import ensemble_summary
+
+        summary = ensemble_summary(pred.astype(np.float64))
+        table = prediction_table(test, summary["mean"])
+        for part in ("sd", "lo", "hi"):
+            table[f"prediction_{part}"] = summary[part].reshape(-1)
+    else:
+        table = prediction_table(test, pred.reshape(pred.shape[-2], pred.shape[-1]))
     with atomic_outputs(outdir) as (tmp,):
         write_tsv(table, tmp / "predictions.tsv.gz")
         write_tsv(task_metrics(table), tmp / "metrics.tsv")
         save_model(tmp / model_name)
+        as_json = {k: (None if v != v else v) for k, v in cost.items()}  # NaN -> null
+        (tmp / "training.json").write_text(json.dumps(as_json, indent=1) + "\n")
 
 
 def _add_train_kmer(p: argparse.ArgumentParser) -> None:
@@ -87,7 +114,9 @@ def train_kmer_cmd(args: argparse.Namespace, settings: KmerRun) -> None:
         seed=settings.seed,
     )
     pred = model.predict(list(test.tiles["sequence"]))
-    _write_model_outputs(outdir, test, pred, "model.npz", model.save)
+    coef, intercept = model.coefficients()
+    cost = {"parameters": int(np.size(coef) + np.size(intercept)), "seconds_per_epoch": np.nan}
+    _write_model_outputs(outdir, test, pred, "model.npz", model.save, cost)
 
 
 def _add_train_cnn(p: argparse.ArgumentParser) -> None:
@@ -110,10 +139,17 @@ def _add_train_cnn(p: argparse.ArgumentParser) -> None:
 )
 def train_cnn_cmd(args: argparse.Namespace, settings: CNNRun) -> None:
     """Train and evaluate the CNN."""
-    from mpralens.data.training import load_training_data
-    from mpralens.models.cnn.train import TrainSettings, predict_tiles, train_cnn
+    import torch
 
-    outdir = Folder(args.outdir, "train-cnn", keep=CNN_TRAINING_STATE)
+    from mpralens.data.training import load_training_data
+    from mpralens.models.cnn.train import (
+        TrainSettings,
+        predict_tiles_members,
+        save_ensemble,
+        train_ensemble,
+    )
+
+    outdir = Folder(args.outdir, "train-cnn", keep=_training_state(settings.ensemble))
     check_folder(outdir)
     if args.gpus < 0:
         raise InputError(f"--gpus must be >= 0, got {args.gpus}", key="resources.gpu")
@@ -127,17 +163,27 @@ def train_cnn_cmd(args: argparse.Namespace, settings: CNNRun) -> None:
     )
     with claimed_folder(outdir):
         try:
-            trained = train_cnn(data, train, outdir.path, dataset=args.dataset)
+            trained = train_ensemble(data, train, outdir.path, dataset=args.dataset)
         except TypeError as exc:
             raise InputError(
                 f"bad architecture settings: {exc}", key="models.cnn.arch_kwargs"
             ) from exc
     if trained is None:  # a data-parallel worker other than rank 0: rank 0 writes the outputs
         return
-    best, net, spec = trained
+    bests, net, spec = trained
     test = data.subset("test")
-    pred = predict_tiles(net, spec, test)
-    _write_model_outputs(outdir, test, pred, "model.ckpt", lambda p: shutil.copyfile(best, p))
+    pred = predict_tiles_members(net, spec, test)
+
+    cost_keys = ("parameters", "seconds_per_epoch")
+    cost = {k: spec[k] for k in cost_keys} | {"threads": torch.get_num_threads()}
+
+    def save(path: Path) -> None:
+        if len(bests) == 1:
+            shutil.copyfile(bests[0], path)
+        else:
+            save_ensemble(bests, {k: v for k, v in spec.items() if k not in cost_keys}, path)
+
+    _write_model_outputs(outdir, test, pred, "model.ckpt", save, cost)
 
 
 def _add_predict(p: argparse.ArgumentParser) -> None:
@@ -167,6 +213,16 @@ def predict_cmd(args: argparse.Namespace) -> None:
 def _add_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--predictions", nargs="+", required=True, metavar="NAME=PATH")
     p.add_argument("--truth", type=Path, help="simulator truth/tile_activity.parquet")
+    p.add_argument(
+        "--activity", type=Path, help="results/<ds>/activity.tsv.gz (replicate-based ceiling)"
+    )
+    p.add_argument(
+        "--info",
+        nargs="*",
+        default=[],
+        metavar="NAME=PATH",
+        help="training.json of a model (parameters, seconds per epoch)",
+    )
     p.add_argument("--out-tsv", required=True, type=Path)
     p.add_argument("--out-figure", required=True, type=Path)
     p.add_argument("--out-scatter", required=True, type=Path)
@@ -185,7 +241,12 @@ def compare_cmd(args: argparse.Namespace) -> None:
     paths = named_values(args.predictions, option="--predictions", form="NAME=PATH")
     preds = {name: pd.read_csv(path, sep="\t") for name, path in paths.items()}
     truth = pd.read_parquet(args.truth) if args.truth else None
-    metrics = compare(preds, truth)
+    activity = pd.read_csv(args.activity, sep="\t") if args.activity else None
+    info = {
+        name: json.loads(Path(path).read_text())
+        for name, path in named_values(args.info, option="--info", form="NAME=PATH").items()
+    }
+    metrics = compare(preds, truth, activity=activity, info=info)
     with atomic_outputs(args.out_tsv, args.out_figure, args.out_scatter) as (tsv, fig, scatter):
         write_tsv(metrics, tsv)
         plot_comparison(metrics, fig)

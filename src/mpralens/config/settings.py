@@ -103,10 +103,11 @@ class KmerSettings(Settings):
 class CNNSettings(Settings):
     """Multitask CNN trained with Lightning."""
 
-    arch: Literal["paggi", "dragonn", "residual"] = Field(
+    arch: Literal["paggi", "dragonn", "residual", "legnet"] = Field(
         "paggi",
         description="paggi = Paggi et al. best model; dragonn = MPRA-DragoNN ConvModel; "
-        "residual = dilated residual network.",
+        "residual = dilated residual network; legnet = LegNet (Penzar et al. 2023; paper size "
+        "unless arch_kwargs scale it, e.g. {stages: [64, 32, 32, 16], mapper: 32}).",
     )
     arch_kwargs: dict[str, Any] = Field(
         default_factory=dict,
@@ -119,12 +120,44 @@ class CNNSettings(Settings):
         "zero-padded region frame (295 bp).",
     )
     batch_size: int = Field(128, ge=1, description="Training batch size.")
-    lr: float = Field(1e-3, gt=0, description="Adam learning rate.")
+    lr: float = Field(1e-3, gt=0, description="Learning rate (the peak of the one-cycle schedule).")
     max_epochs: int = Field(30, ge=1, description="Epoch limit.")
     patience: int = Field(
         4, ge=1, description="Early-stopping patience (epochs without a better validation loss)."
     )
     rc_augment: bool = Field(False, description="Reverse-complement training batches at random.")
+    rc: Literal["none", "tied", "average"] = Field(
+        "none",
+        description="Reverse-complement equivariance: none; tied = one set of weights reads both "
+        "strands, outputs averaged in training and prediction (exactly strand-invariant); "
+        "average = trained on one strand, predictions averaged over both strands.",
+    )
+    first_activation: Literal["relu", "exp"] = Field(
+        "relu",
+        description="Activation after the first convolution: relu = the architecture's own (ReLU, "
+        "SiLU for legnet); exp = exponential (Koo & Ploenzke 2021).",
+    )
+    optimizer: Literal["adam", "adamw"] = Field(
+        "adam", description="adam, or adamw (decoupled weight decay; LegNet's recipe)."
+    )
+    weight_decay: float = Field(
+        0.0, ge=0, description="Weight decay (LegNet's recipe: 0.01 with adamw)."
+    )
+    schedule: Literal["constant", "onecycle"] = Field(
+        "constant",
+        description="Learning rate: constant lr, or one-cycle (LegNet's recipe) peaking at lr over "
+        "max_epochs.",
+    )
+    ensemble: int = Field(
+        1,
+        ge=1,
+        description="Train this many models and predict with their mean (1 = the single model).",
+    )
+    ensemble_by: Literal["seeds", "folds"] = Field(
+        "seeds",
+        description="Ensemble members differ by seed (seed, seed+1, ...), or each also leaves out "
+        "one of `ensemble` folds of the training regions.",
+    )
     devices: int | str = Field(
         "auto", description="Lightning devices: auto, or a number (GPUs when present)."
     )

@@ -18,6 +18,13 @@ network's head to the patch spliced into the reference:
 Every step is the same arithmetic as the full forward pass restricted to the positions it can
 reach, so the result equals a full pass up to float rounding (tested against plain ISM).
 
+The exponential first-layer activation (``first_activation="exp"``) is pointwise, so it is
+supported. Networks with non-local layers are not: LegNet (squeeze-and-excitation gates read the
+whole sequence; its convolutions are grouped) and the reverse-complement wrappers (``rc`` tied or
+average: the reverse strand moves a mutation's patch). :func:`decompose` raises
+``NotImplementedError`` for them and :class:`mpralens.ism.scoring.CNNScorer` falls back to plain
+ISM with a log line.
+
 Patches are batched: ``n`` items, each a context index (which reference sequence), a start position
 in that context and a tensor ``(n, C, W)`` with the same ``W`` for all items. Context positions
 outside ``[0, length)`` stand for the zero padding every convolution applies to its input, so patch
@@ -34,6 +41,7 @@ from torch import nn
 
 from mpralens.models.cnn.architectures import (
     DragonnConvModel,
+    Exp,
     PaggiCNN,
     ResidualDilatedCNN,
     _ResidualBlock,
@@ -389,7 +397,7 @@ class GlobalPoolHead(Head):
 def _pointwise_or_conv(module: nn.Module) -> LocalOp:
     if isinstance(module, nn.Conv1d):
         return ConvOp(module)
-    if isinstance(module, nn.ReLU | nn.BatchNorm1d | nn.Dropout):
+    if isinstance(module, nn.ReLU | nn.BatchNorm1d | nn.Dropout | Exp):
         return PointwiseOp(module)
     if isinstance(module, _ResidualBlock):
         return ResidualOp(

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mpralens.io.errors import InputError
-from mpralens.ism.scoring import CNNScorer, KmerScorer, region_scores
+from mpralens.ism.scoring import CNNScorer, EnsembleScorer, KmerScorer, region_scores
 from mpralens.ism.windows import RegionContext
 
 log = logging.getLogger(__name__)
@@ -34,27 +34,45 @@ def load_scorer(
         if window_length is None:
             raise ValueError("k-mer models need the ISM window length (the tile length)")
         return KmerScorer(load_kmer_model(model), window_length, method=method)
-    from mpralens.models.cnn.module import load_network
+    from mpralens.models.cnn.module import load_network, members_of
 
     net, spec = load_network(model)
+    members = members_of(net)
+    if len(members) > 1:
+        return EnsembleScorer(
+            [CNNScorer(m, spec, method=method, batch_size=batch_size) for m in members]
+        )
     return CNNScorer(net, spec, method=method, batch_size=batch_size)
 
 
 def ism_table(scorer, contexts: list[RegionContext], *, progress: bool = True) -> pd.DataFrame:
     """Per-base scores of every region and task (columns :data:`SCORE_COLUMNS`).
 
-    ``pos`` is the 0-based genome position; rows are ordered by region, position and task.
+    ``pos`` is the 0-based genome position; rows are ordered by region, position and task. For an
+    :class:`~mpralens.ism.scoring.EnsembleScorer`, ``score`` is the mean of the members' scores
+    and ``score_lo``, ``score_hi`` their 95% interval
+    (:func:`mpralens.models.cnn.module.ensemble_summary`).
     """
     from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs installed (types-tqdm)
 
     tasks = list(scorer.tasks)
     parts = []
+    intervals: list[tuple[np.ndarray, np.ndarray]] = []
     for ctx in tqdm(contexts, desc="ISM", unit="region", disable=not progress, mininterval=5):
         if len(ctx.window_starts) == 0:
             log.warning(
                 "region %s has no usable ISM window; its bases are not scored", ctx.region_id
             )
-        mean, count = region_scores(ctx, scorer.window_deltas(ctx))
+        if isinstance(scorer, EnsembleScorer):
+            from mpralens.models.cnn.module import ensemble_summary
+
+            per = [region_scores(ctx, d) for d in scorer.member_deltas(ctx)]
+            summary = ensemble_summary(np.stack([m for m, _ in per]))
+            count = per[0][1]
+            mean = summary["mean"]
+            intervals.append((summary["lo"].reshape(-1), summary["hi"].reshape(-1)))
+        else:
+            mean, count = region_scores(ctx, scorer.window_deltas(ctx))
         parts.append((ctx, mean, count))
     n_tasks = len(tasks)
     if not parts:
@@ -71,6 +89,9 @@ def ism_table(scorer, contexts: list[RegionContext], *, progress: bool = True) -
             "n_windows": np.repeat(np.concatenate([n for _, _, n in parts]), n_tasks),
         }
     )
+    if intervals:
+        table["score_lo"] = np.concatenate([lo for lo, _ in intervals])
+        table["score_hi"] = np.concatenate([hi for _, hi in intervals])
     return table
 
 

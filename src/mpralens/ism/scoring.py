@@ -21,6 +21,7 @@ Bases that are N in the reference are not mutated; their score is NaN.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,8 @@ from torch import nn
 
 from mpralens.io.sequences import _LOOKUP
 from mpralens.ism.windows import RegionContext
+
+log = logging.getLogger(__name__)
 
 # The three alternatives of each reference base (A, C, G, T), in ACGT order; N uses A's row and is
 # masked afterwards.
@@ -71,8 +74,13 @@ class CNNScorer:
         if method == "fast":
             from mpralens.ism.local import decompose
 
-            self.ops, self.head = decompose(net)
-            self.half = sum(op.half for op in self.ops)
+            try:
+                self.ops, self.head = decompose(net)
+            except NotImplementedError as exc:
+                log.info("%s; scoring with plain ISM (same numbers, slower)", exc)
+                self.method = "plain"
+            else:
+                self.half = sum(op.half for op in self.ops)
 
     def _windows(self, ctx: RegionContext) -> torch.Tensor:
         """Encode the region's windows as model inputs, ``(K, 4, input_length)``."""
@@ -197,6 +205,27 @@ class CNNScorer:
             else:
                 out[sl] = self.head.apply(head, Patch(values[slot_t[sl]], starts[sl], ctx_idx[sl]))
         return out
+
+
+class EnsembleScorer:
+    """ISM of every member of a CNN ensemble (one :class:`CNNScorer` each).
+
+    :func:`mpralens.ism.run.ism_table` scores each member's map and writes their mean and 95%
+    interval. ``window_deltas`` is the members' mean (the ensemble's own deltas).
+    """
+
+    def __init__(self, scorers: list[CNNScorer]) -> None:
+        self.scorers = scorers
+        self.tasks = scorers[0].tasks
+        self.window_length = scorers[0].window_length
+
+    def member_deltas(self, ctx: RegionContext) -> list[np.ndarray]:
+        """Every member's ``f(ref) - f(mut)`` (as :meth:`CNNScorer.window_deltas`)."""
+        return [s.window_deltas(ctx) for s in self.scorers]
+
+    def window_deltas(self, ctx: RegionContext) -> np.ndarray:
+        """Return the ensemble's ``f(ref) - f(mut)``: the members' mean."""
+        return np.mean(self.member_deltas(ctx), axis=0)
 
 
 class KmerScorer:

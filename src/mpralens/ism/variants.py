@@ -79,6 +79,10 @@ def score_variants(
 ) -> pd.DataFrame:
     """Effects ``f(alt) - f(ref)`` per task: ``chrom, pos, id, ref, alt`` then one column per task.
 
+    For a CNN ensemble the effect is the members' mean, and each task's 95% interval over members
+    follows in ``<task>_lo`` and ``<task>_hi`` (see
+    :func:`mpralens.models.cnn.module.ensemble_summary`).
+
     Raises
     ------
     InputError
@@ -121,23 +125,43 @@ def score_variants(
         refs.append(window)
         alts.append(window[:before] + alt + window[before + 1 :])
         ok.append(True)
-    effect = np.full((len(variants), len(tasks)), np.nan)
+    members = predict([]).shape[0]
+    effect = np.full((members, len(variants), len(tasks)), np.nan)
     if refs:
-        effect[np.array(ok)] = predict(alts) - predict(refs)
+        effect[:, np.array(ok)] = predict(alts) - predict(refs)
     out = variants.drop(columns="line").copy()
+    if members == 1:
+        for j, task in enumerate(tasks):
+            out[task] = effect[0, :, j]
+        return out
+    from mpralens.models.cnn.module import ensemble_summary
+
+    summary = ensemble_summary(effect)
     for j, task in enumerate(tasks):
-        out[task] = effect[:, j]
+        out[task] = summary["mean"][:, j]
+    for j, task in enumerate(tasks):
+        out[f"{task}_lo"] = summary["lo"][:, j]
+        out[f"{task}_hi"] = summary["hi"][:, j]
     return out
 
 
 def _predictor(model, window_length):
-    """``(predict(seqs) -> (n, n_tasks), tasks, input window length)`` for a saved model."""
+    """``(predict(seqs) -> (k, n, n_tasks), tasks, input window length)`` for a saved model.
+
+    ``k`` is the number of ensemble members (1 for a single model).
+    """
     if str(model).endswith(".npz"):
         from mpralens.models.kmer import load_kmer_model
 
         km = load_kmer_model(model)
-        return km.predict, km.tasks, int(window_length or 145)
-    from mpralens.models.cnn.module import encode, load_network, predict_array
+
+        def predict_kmer(seqs: list[str]) -> np.ndarray:
+            if not seqs:
+                return np.zeros((1, 0, len(km.tasks)))
+            return km.predict(seqs)[None]
+
+        return predict_kmer, km.tasks, int(window_length or 145)
+    from mpralens.models.cnn.module import encode, load_network, members_of, predict_members
 
     net, spec = load_network(model)
     length = int(spec["tile_length"])
@@ -145,9 +169,11 @@ def _predictor(model, window_length):
         raise InputError(f"the CNN reads {length}-bp windows, not {window_length}")
 
     def predict(seqs: list[str]) -> np.ndarray:
+        if not seqs:
+            return np.zeros((len(members_of(net)), 0, len(spec["tasks"])))
         offsets = None
         if spec["layout"] == "positional":
             offsets = np.full(len(seqs), (spec["frame_length"] - length) // 2, dtype=np.int64)
-        return predict_array(net, encode(seqs, offsets, spec["layout"], spec["frame_length"]))
+        return predict_members(net, encode(seqs, offsets, spec["layout"], spec["frame_length"]))
 
     return predict, list(spec["tasks"]), length

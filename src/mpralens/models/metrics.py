@@ -39,3 +39,49 @@ def task_metrics(pred: pd.DataFrame, *, truth_column: str = "activity") -> pd.Da
             }
         )
     return pd.DataFrame(rows)
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3 or np.std(a[ok]) == 0 or np.std(b[ok]) == 0:
+        return np.nan
+    return float(stats.pearsonr(a[ok], b[ok]).statistic)
+
+
+def truth_ceiling(measured: np.ndarray, truth: np.ndarray) -> float:
+    """Noise ceiling with a known truth: Pearson r of the measured activity with the true one.
+
+    A model that predicted the true activity exactly would reach this Pearson r with the measured
+    activity; no model can expect more on held-out tiles (their noise is independent of it).
+    """
+    return _pearson(np.asarray(measured, float), np.asarray(truth, float))
+
+
+def replicate_ceiling(replicates: np.ndarray) -> float:
+    """Noise ceiling from replicates: the expected Pearson r of their mean with the truth.
+
+    Under the classical model (each replicate = truth + independent noise of equal variance), with
+    ``r`` the mean Pearson r over pairs of replicates and ``m`` replicates per tile, the mean's
+    reliability is ``m r / (1 + (m - 1) r)`` (Spearman-Brown) and its correlation with the truth
+    is the square root of it.
+
+    Parameters
+    ----------
+    replicates
+        ``shape=(n_tiles, n_replicates)``; all-NaN columns (replicates a task lacks) are dropped.
+
+    Returns
+    -------
+    float
+        NaN with fewer than two replicates or a non-positive replicate correlation.
+    """
+    reps = np.asarray(replicates, float)
+    reps = reps[:, np.isfinite(reps).any(axis=0)]
+    m = reps.shape[1]
+    if m < 2:
+        return np.nan
+    pairs = [_pearson(reps[:, i], reps[:, j]) for i in range(m) for j in range(i + 1, m)]
+    r = float(np.nanmean(pairs)) if np.isfinite(pairs).any() else np.nan
+    if not np.isfinite(r) or r <= 0:
+        return np.nan
+    return float(np.sqrt(m * r / (1 + (m - 1) * r)))

@@ -11,24 +11,41 @@ from mpralens.plots.style import pyplot
 
 
 def plot_comparison(metrics: pd.DataFrame, path: str | PathLike[str]) -> None:
-    """Fig 6: grouped bars per task (one bar per model) of weighted MSE and Pearson r."""
+    """Fig 6 extended: grouped bars per task (one bar per model).
+
+    Weighted MSE, Pearson r with the measured activity (black ticks: the noise ceiling, from the
+    truth or else from replicates) and Pearson r with the true activity (when there is a truth;
+    else Spearman with the measured activity).
+    """
     plt = pyplot()
 
-    measured = metrics[metrics["target"] == "measured"]
-    tasks = sorted(measured["task"].unique())
-    models = sorted(measured["model"].unique())
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    tasks = sorted(metrics["task"].unique())
+    models = sorted(metrics["model"].unique())
+    has_truth = bool(metrics["pearson_truth"].notna().any())
+    third = (
+        ("pearson_truth", "Pearson r with truth (test)")
+        if has_truth
+        else (
+            "spearman",
+            "Spearman rho (test)",
+        )
+    )
+    panels = [("weighted_mse", "weighted MSE (test)"), ("pearson", "Pearson r (test)"), third]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
     width = 0.8 / len(models)
     x = np.arange(len(tasks))
-    for ax, metric, label in zip(
-        axes, ("weighted_mse", "pearson"), ("weighted MSE (test)", "Pearson r (test)"), strict=True
-    ):
+    for ax, (metric, label) in zip(axes, panels, strict=True):
         for i, model in enumerate(models):
-            vals = measured[measured["model"] == model].set_index("task").reindex(tasks)[metric]
+            vals = metrics[metrics["model"] == model].set_index("task").reindex(tasks)[metric]
             ax.bar(x + (i - (len(models) - 1) / 2) * width, vals, width, label=model)
         ax.set_xticks(x, tasks, rotation=20, fontsize=8)
         ax.set_ylabel(label)
+    first = metrics.drop_duplicates("task").set_index("task").reindex(tasks)
+    ceiling = first["ceiling"].where(first["ceiling"].notna(), first["ceiling_replicates"])
+    if ceiling.notna().any():
+        axes[1].hlines(ceiling, x - 0.45, x + 0.45, colors="black", label="noise ceiling")
     axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=7, loc="lower right")
     fig.suptitle("Models on the test split (cf. Paggi et al. Fig 6)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -77,13 +77,24 @@ class ActivityModel(L.LightningModule):
     spec
         Everything needed to rebuild ``network`` and use it (see module docstring).
     lr
-        Adam learning rate.
+        Learning rate (the peak of the one-cycle schedule).
     rc_augment
         Reverse-complement each training batch with probability 1/2.
+    optimizer, weight_decay, schedule
+        ``adam`` or ``adamw`` with this weight decay; ``constant`` or ``onecycle`` learning rate
+        (``torch.optim.lr_scheduler.OneCycleLR`` over the trainer's planned steps, stepped per
+        batch: LegNet's recipe).
     """
 
     def __init__(
-        self, network: nn.Module, spec: dict[str, Any], lr: float = 1e-3, rc_augment: bool = False
+        self,
+        network: nn.Module,
+        spec: dict[str, Any],
+        lr: float = 1e-3,
+        rc_augment: bool = False,
+        optimizer: str = "adam",
+        weight_decay: float = 0.0,
+        schedule: str = "constant",
     ) -> None:
         super().__init__()
         self.network = network
@@ -114,7 +125,15 @@ class ActivityModel(L.LightningModule):
         return self.model_step(batch, "test")
 
     def configure_optimizers(self):  # noqa: D102
-        return torch.optim.Adam(self.parameters(), lr=self.hparams["lr"])
+        hp = self.hparams
+        kind = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[hp["optimizer"]]
+        opt = kind(self.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+        if hp["schedule"] == "constant":
+            return opt
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=hp["lr"], total_steps=int(self.trainer.estimated_stepping_batches)
+        )
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:  # noqa: D102
         checkpoint["mpralens"] = dict(self.spec)
@@ -196,19 +215,79 @@ def load_network(path: str | PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
             "checkpoint carries no mpralens spec; was it written by mpralens train-cnn?", path=path
         )
     spec = ckpt["mpralens"]
-    net = build_architecture(
+    members = int(spec.get("ensemble", 1))
+    nets = []
+    for i in range(members):
+        prefix = "network." if members == 1 else f"members.{i}."
+        net = build_network(spec)
+        net.load_state_dict(
+            {
+                k.removeprefix(prefix): v
+                for k, v in ckpt["state_dict"].items()
+                if k.startswith(prefix)
+            }
+        )
+        nets.append(net)
+    return (nets[0] if members == 1 else Ensemble(nets)).eval(), spec
+
+
+def build_network(spec: dict[str, Any]) -> nn.Module:
+    """Build an untrained network of a checkpoint's spec (architecture and options)."""
+    return build_architecture(
         spec["arch"],
         n_tasks=len(spec["tasks"]),
         input_length=spec["input_length"],
+        rc=spec.get("rc", "none"),
+        first_activation=spec.get("first_activation", "relu"),
         **spec["arch_kwargs"],
     )
-    state = {
-        k.removeprefix("network."): v
-        for k, v in ckpt["state_dict"].items()
-        if k.startswith("network.")
-    }
-    net.load_state_dict(state)
-    return net.eval(), spec
+
+
+class Ensemble(nn.Module):
+    """Networks of the same spec; ``forward`` is their mean, :meth:`members_forward` each one's."""
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def members_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Every member's output, ``(k, batch, n_tasks)``."""
+        return torch.stack([m(x) for m in self.members])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean of the members' outputs, ``(batch, n_tasks)``."""
+        return self.members_forward(x).mean(dim=0)
+
+
+def members_of(net: nn.Module) -> list[nn.Module]:
+    """Return the members of an :class:`Ensemble`, or ``[net]`` for a single network."""
+    return list(net.members) if isinstance(net, Ensemble) else [net]
+
+
+def ensemble_summary(values: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean, spread and 95% interval over ensemble members (axis 0 of ``values``).
+
+    ``sd`` is the members' standard deviation (``ddof=1``); the interval is the 95% prediction
+    interval of one more member, ``mean -/+ t(0.975, k - 1) * sd * sqrt(1 + 1 / k)`` (Student's
+    t; the members are treated as normal draws around the ensemble mean). With one member, the
+    mean is that member and ``sd``, ``lo`` and ``hi`` are NaN (a single model has no spread).
+    """
+    from scipy import stats
+
+    k = values.shape[0]
+    mean = values.mean(axis=0)
+    if k < 2:
+        nan = np.full_like(mean, np.nan, dtype=np.float64)
+        return {"mean": mean, "sd": nan, "lo": nan, "hi": nan}
+    sd = values.std(axis=0, ddof=1)
+    half = stats.t.ppf(0.975, k - 1) * sd * np.sqrt(1 + 1 / k)
+    return {"mean": mean, "sd": sd, "lo": mean - half, "hi": mean + half}
+
+
+@torch.no_grad()
+def predict_members(net: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Every member's predictions, ``(k, n, n_tasks)`` (``k = 1`` for a single network)."""
+    return np.stack([predict_array(m, x, batch_size) for m in members_of(net)])
 
 
 @torch.no_grad()

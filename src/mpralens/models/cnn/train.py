@@ -4,6 +4,13 @@ Checkpoints go to ``<outdir>/checkpoints/`` (``best.ckpt`` by validation loss an
 a rerun with the same settings and data resumes from ``last.ckpt``, while changed settings or data
 start afresh (a fingerprint of both is stored in the checkpoint). The training curve is the
 ``CSVLogger`` file ``<outdir>/metrics.csv``. ``accelerator="auto"`` uses a GPU when there is one.
+
+An ensemble (``ensemble = k > 1``, :func:`train_ensemble`) trains member ``i`` in
+``<outdir>/members/<i>/`` (each resumable as above) with seed ``seed + i`` and, with
+``ensemble_by="folds"``, without the ``i``-th of ``k`` folds of the training regions; the members'
+best weights go into one checkpoint (:func:`save_ensemble`) that
+:func:`mpralens.models.cnn.module.load_network` reads back as an ``Ensemble``. An ensemble of 1 is
+the single model, trained in ``<outdir>`` as before.
 """
 
 from __future__ import annotations
@@ -11,13 +18,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
+from pydantic import Field
 
 from mpralens import __version__
 from mpralens.config.settings import CNNRun
@@ -28,7 +38,7 @@ from mpralens.models.cnn.module import (
     ActivityModel,
     encode,
     load_network,
-    predict_array,
+    predict_members,
 )
 
 log = logging.getLogger(__name__)
@@ -37,7 +47,23 @@ log = logging.getLogger(__name__)
 class TrainSettings(CNNRun):
     """The CNN settings of the config (``models.cnn``) and the accelerator they train on."""
 
-    accelerator: str = "auto"
+    accelerator: str = Field(
+        "auto", description="Lightning accelerator: auto (a GPU when there is one), cpu or gpu."
+    )
+
+
+class EpochTimer(L.Callback):
+    """Wall-clock seconds of every training epoch run here (validation excluded)."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:  # noqa: D102
+        self._start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:  # noqa: D102
+        self.seconds.append(time.perf_counter() - self._start)
 
 
 def _fingerprint(settings: TrainSettings, data: TrainingData) -> str:
@@ -72,7 +98,9 @@ def train_cnn(
     Returns
     -------
     tuple
-        Path of the best checkpoint, the reloaded network, and its spec.
+        Path of the best checkpoint, the reloaded network, and its spec with ``parameters`` and
+        ``seconds_per_epoch`` (mean wall-clock seconds of the training epochs run in this call,
+        validation excluded; NaN if none ran) added.
 
     Raises
     ------
@@ -88,6 +116,8 @@ def train_cnn(
     spec: dict[str, Any] = {
         "arch": settings.arch,
         "arch_kwargs": dict(settings.arch_kwargs),
+        "rc": settings.rc,
+        "first_activation": settings.first_activation,
         "tasks": list(data.tasks),
         "layout": settings.layout,
         "input_length": dm.input_length(),
@@ -101,9 +131,20 @@ def train_cnn(
         settings.arch,
         n_tasks=len(data.tasks),
         input_length=spec["input_length"],
+        rc=settings.rc,
+        first_activation=settings.first_activation,
         **settings.arch_kwargs,
     )
-    model = ActivityModel(net, spec, lr=settings.lr, rc_augment=settings.rc_augment)
+    model = ActivityModel(
+        net,
+        spec,
+        lr=settings.lr,
+        rc_augment=settings.rc_augment,
+        optimizer=settings.optimizer,
+        weight_decay=settings.weight_decay,
+        schedule=settings.schedule,
+    )
+    timer = EpochTimer()
     ckdir = outdir / "checkpoints"
     best_cb = ModelCheckpoint(
         dirpath=ckdir,
@@ -118,6 +159,7 @@ def train_cnn(
         callbacks=[
             EarlyStopping(monitor="val_loss", mode="min", patience=settings.patience),
             best_cb,
+            timer,
         ],
         logger=CSVLogger(save_dir=str(outdir), name="", version=""),
         deterministic=True,
@@ -138,7 +180,15 @@ def train_cnn(
         return Path(), model.network.cpu().eval(), spec
     best = Path(best_cb.best_model_path or ckdir / "best.ckpt")
     net, spec = load_network(best)
-    return best, net, spec
+    return best, net, dict(spec, **_cost(net, timer))
+
+
+def _cost(net: torch.nn.Module, timer: EpochTimer) -> dict[str, Any]:
+    """Parameters and mean seconds per training epoch (NaN when no epoch ran here: resumed)."""
+    from mpralens.models.cnn.architectures import n_parameters
+
+    secs = float(np.mean(timer.seconds)) if timer.seconds else float("nan")
+    return {"parameters": n_parameters(net), "seconds_per_epoch": secs}
 
 
 def _resumable(last: Path, fingerprint: str) -> str | None:
@@ -151,12 +201,93 @@ def _resumable(last: Path, fingerprint: str) -> str | None:
     return str(last) if meta.get("fingerprint") == fingerprint else None
 
 
+def fold_data(data: TrainingData, fold: int, folds: int) -> TrainingData:
+    """Drop from ``data`` the training tiles of fold ``fold`` of ``folds`` (by region).
+
+    Training regions are dealt to folds in a fixed shuffled order (seed 0), so every member of a
+    fold ensemble sees the same folds; valid and test tiles are untouched.
+    """
+    if folds < 2:
+        return data
+    is_train = data.tiles["split"] == "train"
+    train_regions = np.array(sorted(set(data.tiles.loc[is_train, "region_id"])))
+    order = np.random.default_rng(0).permutation(len(train_regions))
+    left_out = set(train_regions[order[fold::folds]])
+    keep = ~(is_train & data.tiles["region_id"].isin(left_out)).to_numpy()
+    return TrainingData(
+        data.tiles[keep].reset_index(drop=True), data.y[keep], data.w[keep], data.tasks
+    )
+
+
+def train_ensemble(
+    data: TrainingData, settings: TrainSettings, outdir: str | Path, *, dataset: str = ""
+) -> tuple[list[Path], torch.nn.Module, dict[str, Any]] | None:
+    """Train ``settings.ensemble`` members (see the module docstring); return them reloaded.
+
+    Returns
+    -------
+    tuple
+        The members' best checkpoints, the network (an ``Ensemble`` when ``k > 1``, else the single
+        network) and its spec (``ensemble`` and ``ensemble_by`` added when ``k > 1``; and, not
+        saved in the checkpoint, ``parameters`` and ``seconds_per_epoch``, summed over members);
+        None on data-parallel workers other than rank 0.
+    """
+    k = settings.ensemble
+    if k == 1:
+        trained = train_cnn(data, settings, outdir, dataset=dataset)
+        return None if trained is None else ([trained[0]], trained[1], trained[2])
+    bests: list[Path] = []
+    member_spec: dict[str, Any] = {}
+    cost = {"parameters": 0, "seconds_per_epoch": 0.0}
+    for i in range(k):
+        member = settings.model_copy(update={"seed": settings.seed + i, "ensemble": 1})
+        part = fold_data(data, i, k) if settings.ensemble_by == "folds" else data
+        log.info("ensemble member %d of %d (seed %d)", i + 1, k, member.seed)
+        trained = train_cnn(part, member, Path(outdir) / "members" / str(i), dataset=dataset)
+        if trained is None:
+            return None
+        bests.append(trained[0])
+        member_spec = {key: v for key, v in trained[2].items() if key not in cost}
+        for key in cost:
+            cost[key] += trained[2][key]
+    spec = dict(member_spec, ensemble=k, ensemble_by=settings.ensemble_by, seed=settings.seed)
+    return bests, _ensemble_from(bests, spec), dict(spec, **cost)
+
+
+def _ensemble_state(bests: list[Path]) -> dict[str, torch.Tensor]:
+    state = {}
+    for i, path in enumerate(bests):
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        for key, value in ckpt["state_dict"].items():
+            if key.startswith("network."):
+                state[f"members.{i}." + key.removeprefix("network.")] = value
+    return state
+
+
+def save_ensemble(bests: list[Path], spec: dict[str, Any], path: str | Path) -> None:
+    """Write the members' best weights and the ensemble spec as one checkpoint at ``path``."""
+    torch.save({"mpralens": spec, "state_dict": _ensemble_state(bests)}, path)
+
+
+def _ensemble_from(bests: list[Path], spec: dict[str, Any]) -> torch.nn.Module:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save_ensemble(bests, spec, Path(tmp) / "ensemble.ckpt")
+        return load_network(Path(tmp) / "ensemble.ckpt")[0]
+
+
 def predict_tiles(net: torch.nn.Module, spec: dict[str, Any], data: TrainingData):
-    """Predictions ``(n_tiles, n_tasks)`` for the tiles of ``data``."""
+    """Predictions ``(n_tiles, n_tasks)`` for the tiles of ``data`` (an ensemble's mean)."""
+    return predict_tiles_members(net, spec, data).mean(axis=0)
+
+
+def predict_tiles_members(net: torch.nn.Module, spec: dict[str, Any], data: TrainingData):
+    """Every member's predictions ``(k, n_tiles, n_tasks)`` for the tiles of ``data``."""
     x = encode(
         list(data.tiles["sequence"]),
         data.tiles["offset"].to_numpy(),
         spec["layout"],
         spec["frame_length"],
     )
-    return predict_array(net, x)
+    return predict_members(net, x)
