@@ -56,6 +56,13 @@ def ism_table(scorer, contexts: list[RegionContext], *, progress: bool = True) -
             )
         mean, count = region_scores(ctx, scorer.window_deltas(ctx))
         parts.append((ctx, mean, count))
+    return long_table(parts, tasks)
+
+
+def long_table(
+    parts: list[tuple[RegionContext, np.ndarray, np.ndarray]], tasks: list[str]
+) -> pd.DataFrame:
+    """Build the long table of (region, mean ``(length, T)``, windows per base) parts."""
     n_tasks = len(tasks)
     if not parts:
         return pd.DataFrame({c: [] for c in SCORE_COLUMNS})
