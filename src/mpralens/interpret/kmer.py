@@ -30,7 +30,8 @@ def kmer_attribution(seq: str, k: int, coef: np.ndarray) -> np.ndarray:
         digits = np.stack([codes[i : i + n_kmers] for i in range(k)], axis=1)  # (n_kmers, k)
         place = 4 ** np.arange(k - 1, -1, -1)
         code = (np.maximum(digits, 0) * place).sum(axis=1)
-        w = np.where((digits < 0).any(axis=1)[:, None], 0.0, coef[:, code].T)  # (n_kmers, T)
+        has_n = (digits < 0).sum(axis=1) > 0
+        w = np.where(has_n[:, None], 0.0, coef[:, code].T)  # (n_kmers, T)
         # Prefix sums: base i collects k-mers j in [i - k + 1, i].
         csum = np.vstack([np.zeros((1, n_tasks)), np.cumsum(w, axis=0)])
         i = np.arange(length)

@@ -32,14 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mpralens.interpret.names import DEEPSHAP_ARCHS, GRADIENT_METHODS, TIMES_INPUT
 from mpralens.io.errors import InputError
-
-GRADIENT_METHODS = ("saliency", "gradxinput", "integrated_gradients", "smoothgrad", "deepshap")
-# Methods whose map is multiplied by the input (the others keep all four bases).
-TIMES_INPUT = ("gradxinput", "integrated_gradients", "deepshap")
-# Architectures whose nonlinearities are all nn.ReLU modules, as DeepLIFT's rescale rule needs
-# (tangermeme replaces module outputs; a functional torch.relu is invisible to it).
-DEEPSHAP_ARCHS = ("paggi", "dragonn")
 
 
 def correct(grad: torch.Tensor) -> torch.Tensor:

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mpralens.interpret.methods import GRADIENT_METHODS, attribute, check_method, observed
+from mpralens.interpret.methods import attribute, check_method, observed
+from mpralens.interpret.names import GRADIENT_METHODS, KMER_METHODS, METHODS
 from mpralens.io.errors import InputError
 from mpralens.io.sequences import _LOOKUP
 from mpralens.ism.run import long_table
@@ -30,8 +31,6 @@ from mpralens.ism.scoring import average_windows, window_scores
 from mpralens.ism.windows import RegionContext
 
 log = logging.getLogger(__name__)
-METHODS = ("ism", *GRADIENT_METHODS, "kmer_weights")
-KMER_METHODS = ("ism", "kmer_weights")
 
 
 def _codes(seq: str) -> np.ndarray:
