@@ -359,7 +359,7 @@ def attribute_inputs(config: dict[str, Any], ds: str, model: str) -> dict[str, A
 
 
 def attribute_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """Return the ``interpret`` section with ISM's window stride and the global seed (``InterpretRun``)."""
+    """Return the ``interpret`` section plus ISM's stride and the seed (``InterpretRun``)."""
     return {**config["interpret"], "stride": config["ism"]["stride"], "seed": config["seed"]}
 
 
