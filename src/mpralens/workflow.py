@@ -20,9 +20,11 @@ from mpralens.config.datasets import (
     file_entries,
 )
 from mpralens.config.settings import Config, validate_config
-from mpralens.interpret.names import DEEPSHAP_ARCHS, KMER_METHODS
+from mpralens.interpret.names import DEEPSHAP_ARCHS, KMER_METHODS, METHODS
 from mpralens.io.errors import InputError
 
+# Values of the {method} wildcard of the attribution rules.
+ATTRIBUTION_METHODS = METHODS
 ISM_MODEL_FILES = {"cnn": "model.ckpt", "kmer": "model.npz"}
 # What every sequence model trains on, under results/<data set>/.
 MODEL_INPUTS = {"tiles": "tiles.tsv.gz", "activity": "activity.tsv.gz", "splits": "splits.tsv"}

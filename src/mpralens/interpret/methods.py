@@ -77,11 +77,24 @@ def _smoothgrad(
 def shuffled_references(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
     """``n`` dinucleotide shuffles of each sequence (tangermeme), ``shape=(len(x), n, 4, L)``.
 
-    Positions that are all zero (N, or padding) stay where they are.
+    Positions that are all zero (N, or padding) stay where they are. A sequence with a single
+    dinucleotide shuffle (a low-complexity window such as a poly-A run) gets that one shuffle
+    ``n`` times, where tangermeme refuses to draw ``n`` identical ones.
     """
     from tangermeme.ersatz import dinucleotide_shuffle
 
-    return dinucleotide_shuffle(x, n=n, random_state=seed, allow_N=True).to(x.dtype)
+    try:
+        return dinucleotide_shuffle(x, n=n, random_state=seed, allow_N=True).to(x.dtype)
+    except ValueError:
+        parts = []
+        for i in range(len(x)):
+            try:
+                r = dinucleotide_shuffle(x[i : i + 1], n=n, random_state=seed + i, allow_N=True)
+            except ValueError:
+                one = dinucleotide_shuffle(x[i : i + 1], n=1, random_state=seed, allow_N=True)
+                r = one.expand(1, n, *x.shape[1:])
+            parts.append(r)
+        return torch.cat(parts).to(x.dtype)
 
 
 def _deepshap(
