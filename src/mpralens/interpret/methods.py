@@ -41,10 +41,14 @@ def correct(grad: torch.Tensor) -> torch.Tensor:
     return grad - grad.mean(dim=-2, keepdim=True)
 
 
-def _gradient(net: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
+def _gradients(net: nn.Module, x: torch.Tensor, n_tasks: int) -> list[torch.Tensor]:
+    """``df_t/dx`` of every task from one forward pass (one backward pass per task)."""
     x = x.detach().clone().requires_grad_(True)
-    (g,) = torch.autograd.grad(net(x)[:, target].sum(), x)
-    return g
+    out = net(x)
+    return [
+        torch.autograd.grad(out[:, t].sum(), x, retain_graph=t < n_tasks - 1)[0]
+        for t in range(n_tasks)
+    ]
 
 
 def _integrated(net: nn.Module, x: torch.Tensor, target: int, steps: int) -> torch.Tensor:
@@ -167,9 +171,10 @@ def attribute(
     net = net.eval()
     if method == "deepshap" and references is None:
         references = shuffled_references(x, n_shuffles, seed)
+    grads = _gradients(net, x, n_tasks) if method in ("saliency", "gradxinput") else []
     maps: dict[str, Callable[[int], torch.Tensor]] = {
-        "saliency": lambda t: _gradient(net, x, t),
-        "gradxinput": lambda t: _gradient(net, x, t),
+        "saliency": lambda t: grads[t],
+        "gradxinput": lambda t: grads[t],
         "integrated_gradients": lambda t: _integrated(net, x, t, ig_steps),
         "smoothgrad": lambda t: _smoothgrad(net, x, t, smoothgrad_samples, smoothgrad_noise, seed),
         "deepshap": lambda t: _deepshap(net, x, t, references),  # type: ignore[arg-type]
