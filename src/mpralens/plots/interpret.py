@@ -58,13 +58,20 @@ def plot_logos(
 def plot_grading_curves(
     curves: dict[str, dict[str, np.ndarray]], grades: pd.DataFrame, path: str | PathLike[str]
 ) -> None:
-    """ROC and precision-recall curves of each method (pooled over tasks), mean AUROC/AUPR."""
+    """ROC and precision-recall curves of each method (pooled over tasks), mean AUROC/AUPR.
+
+    The ROC legend gives the seconds per region of each method when the grades have them.
+    """
     plt = pyplot()
     fig, (roc, pr) = plt.subplots(1, 2, figsize=(10, 4.2))
-    means = grades.groupby("method")[["auroc", "aupr"]].mean()
+    cols = ["auroc", "aupr"] + (["seconds_per_region"] if "seconds_per_region" in grades else [])
+    means = grades.groupby("method")[cols].mean()
     for method, c in curves.items():
-        auroc, aupr = means.loc[method] if method in means.index else (np.nan, np.nan)
-        roc.plot(c["fpr"], c["tpr"], lw=1, label=f"{method} ({auroc:.3f})")
+        row = means.loc[method] if method in means.index else pd.Series(dtype=float)
+        auroc, aupr = row.get("auroc", np.nan), row.get("aupr", np.nan)
+        sec = row.get("seconds_per_region", np.nan)
+        when = f", {sec:.3g} s/region" if np.isfinite(sec) else ""
+        roc.plot(c["fpr"], c["tpr"], lw=1, label=f"{method} ({auroc:.3f}{when})")
         pr.plot(c["recall"], c["precision"], lw=1, label=f"{method} ({aupr:.3f})")
     roc.plot([0, 1], [0, 1], color="0.6", lw=0.6, ls="--")
     roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (mean AUROC)")
