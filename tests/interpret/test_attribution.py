@@ -275,3 +275,37 @@ def test_kmer_model_cannot_give_a_gradient(tmp_path):
         InputError, match="the k-mer model cannot give saliency: it has no gradient"
     ):
         load_attributor(path, "saliency", window_length=20)
+
+
+@pytest.mark.parametrize(
+    ("interpret", "message"),
+    [
+        ({"methods": ["ism", "saliency"], "models": ["kmer"]}, "k-mer model cannot give saliency"),
+        ({"methods": ["kmer_weights"], "models": ["cnn"]}, "CNN cannot give kmer_weights"),
+        ({"methods": ["shap"]}, "got 'shap'; input should be 'ism', 'saliency'"),
+    ],
+)
+def test_config_that_asks_a_model_for_a_method_it_cannot_give(interpret, message):
+    from mpralens.workflow import load_config
+
+    config = {
+        "datasets": {"d": {"type": "tiled_mpra", "source": "simulate"}},
+        "interpret": interpret,
+    }
+    with pytest.raises(InputError, match=message) as exc:
+        load_config(config)
+    assert exc.value.key.startswith("interpret.methods")
+
+
+def test_residual_cnn_in_the_config_cannot_give_deepshap():
+    from mpralens.workflow import load_config
+
+    config = {
+        "datasets": {"d": {"type": "tiled_mpra", "source": "simulate"}},
+        "models": {"cnn": {"arch": "residual"}},
+        "interpret": {"methods": ["deepshap"]},
+    }
+    with pytest.raises(InputError, match="residual CNN cannot give deepshap"):
+        load_config(config)
+    config["interpret"] = {"methods": ["integrated_gradients"]}
+    assert load_config(config)[1]["interpret"]["methods"] == ["integrated_gradients"]
