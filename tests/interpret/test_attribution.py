@@ -309,3 +309,45 @@ def test_residual_cnn_in_the_config_cannot_give_deepshap():
         load_config(config)
     config["interpret"] = {"methods": ["integrated_gradients"]}
     assert load_config(config)[1]["interpret"]["methods"] == ["integrated_gradients"]
+
+
+@pytest.mark.parametrize("layout", ["tile", "positional"])
+def test_region_scores_average_the_windows_by_hand(layout):
+    """A linear model's gradient x input, tiled: base i scores the mean of W[obs, column] over
+    the windows holding it (the column is the base's place in the window, plus the window's
+    frame offset in the positional layout)."""
+    from mpralens.interpret.run import CNNAttributor, attribution_table
+    from mpralens.ism.windows import WindowScheme, build_contexts
+
+    length, stride, frame = 20, 5, 40
+    width = frame if layout == "positional" else length
+    rng = np.random.default_rng(4)
+    w = torch.from_numpy(rng.integers(-4, 5, (1, 4, width)).astype(np.float64))
+    net = nn.Sequential(nn.Flatten(), nn.Linear(4 * width, 1)).double()
+    with torch.no_grad():
+        net[1].weight.copy_(w.reshape(1, -1))
+    seq = "".join(rng.choice(list("ACGT"), 30))
+    regions = pd.DataFrame(
+        {"region_id": ["r"], "chrom": ["c"], "start": [100], "end": [130], "sequence": [seq]}
+    )
+    ctx = build_contexts(
+        regions,
+        WindowScheme(length, stride),
+        frame_length=frame if layout == "positional" else None,
+    )
+    spec = {"arch": "linear", "tasks": ["t"], "tile_length": length, "layout": layout}
+    spec["frame_length"] = frame
+    table = attribution_table(
+        CNNAttributor(net, spec, "gradxinput", correction=False), ctx, progress=False
+    )
+    # No genome: windows start at 0, 5, 10 (inside the 30-bp region); frame offsets = starts.
+    want = []
+    for i, b in enumerate(seq):
+        vals = [
+            w[0, "ACGT".index(b), i - s + (s if layout == "positional" else 0)].item()
+            for s in (0, 5, 10)
+            if s <= i < s + length
+        ]
+        want.append(np.mean(vals))
+    assert np.allclose(table["score"], want)
+    assert table["n_windows"].tolist() == [min(i // 5 + 1, 3, (29 - i) // 5 + 1) for i in range(30)]
