@@ -83,12 +83,16 @@ def attribute_cmd(args: argparse.Namespace, settings: InterpretRun) -> None:
         attributor = load_attributor(
             args.model, args.method, window_length=tile_length, options=options
         )
-        regions = select_regions(
-            region_table(tiles),
-            splits=args.splits,
-            which=settings.regions,
-            max_regions=settings.max_regions,
-        )
+        try:
+            regions = select_regions(
+                region_table(tiles),
+                splits=args.splits,
+                which=settings.regions,
+                max_regions=settings.max_regions,
+            )
+        except InputError as exc:  # name this stage's key, not ISM's
+            key = exc.key.replace("ism.", "interpret.") if exc.key else None
+            raise InputError(exc.message, path=exc.path, line=exc.line, key=key) from None
         contexts = build_contexts(
             regions,
             WindowScheme(attributor.window_length, settings.stride),
