@@ -30,6 +30,7 @@ TINY_TABLES = [
     "models/cnn/metrics.tsv",
     "evaluation/models.tsv",
     "ism/cnn/scores.tsv.gz",
+    "interpret/cnn/deepshap/scores.tsv.gz",  # seeded shuffled references
 ]
 
 

@@ -22,8 +22,11 @@ from mpralens.config.datasets import (
     is_igvf,
 )
 from mpralens.config.settings import Config, validate_config
+from mpralens.interpret.names import DEEPSHAP_ARCHS, KMER_METHODS, METHODS
 from mpralens.io.errors import InputError
 
+# Values of the {method} wildcard of the attribution rules.
+ATTRIBUTION_METHODS = METHODS
 ISM_MODEL_FILES = {"cnn": "model.ckpt", "kmer": "model.npz"}
 # What every sequence model trains on, under results/<data set>/.
 MODEL_INPUTS = {"tiles": "tiles.tsv.gz", "activity": "activity.tsv.gz", "splits": "splits.tsv"}
@@ -55,6 +58,7 @@ def check_config(config: dict[str, Any]) -> None:
     """Raise :class:`InputError` naming the key of the first cross-key problem."""
     check_biophysics(config)
     check_validation_split(config)
+    check_interpret(config)
     if not config["datasets"] and not config["biophysics"]["fits"]:
         raise InputError("nothing to run; add a data set under 'datasets'", key="datasets")
     for name, ds in config["datasets"].items():
@@ -417,6 +421,72 @@ def optional_args(input: Any, **options: str) -> str:
     return " ".join(args)
 
 
+def attribute_inputs(config: dict[str, Any], ds: str, model: str) -> dict[str, Any]:
+    """Return the model, tiles and splits an attribution job reads, and the genome when any."""
+    return {
+        k: v
+        for k, v in ism_inputs(config, ds, model).items()
+        if k in ("model", "tiles", "splits", "genome")
+    }
+
+
+def attribute_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """Return the ``interpret`` section plus ISM's stride and the seed (``InterpretRun``)."""
+    return {**config["interpret"], "stride": config["ism"]["stride"], "seed": config["seed"]}
+
+
+def interpret_folder(ds: str, model: str) -> str:
+    """Where the attribution maps of ``model`` on data set ``ds`` go."""
+    return f"results/{ds}/interpret/{model}"
+
+
+def grade_attribution_inputs(config: dict[str, Any], ds: str, model: str) -> dict[str, Any]:
+    """Every method's scores and timing, and the simulator's planted sites."""
+    folder = interpret_folder(ds, model)
+    methods = config["interpret"]["methods"]
+    return {
+        "scores": [f"{folder}/{m}/scores.tsv.gz" for m in methods],
+        "timing": [f"{folder}/{m}/timing.json" for m in methods],
+        "sites": dataset_paths(config, ds)["truth_sites"],
+    }
+
+
+def grade_attribution_args(config: dict[str, Any], input: Any) -> str:
+    """Return ``--scores METHOD=TSV ...`` and ``--timing METHOD=JSON ...`` (methods in order)."""
+    methods = config["interpret"]["methods"]
+    scores = [shlex.quote(f"{m}={p}") for m, p in zip(methods, input.scores, strict=True)]
+    timing = [shlex.quote(f"{m}={p}") for m, p in zip(methods, input.timing, strict=True)]
+    return f"--scores {' '.join(scores)} --timing {' '.join(timing)}"
+
+
+def check_interpret(config: dict[str, Any]) -> None:
+    """Every model listed under ``interpret.models`` gives every listed method."""
+    methods = config["interpret"]["methods"]
+    if "kmer" in config["interpret"]["models"]:
+        for m in methods:
+            if m not in KMER_METHODS:
+                raise InputError(
+                    f"the k-mer model cannot give {m}: it has no gradient; it gives "
+                    f"{', '.join(KMER_METHODS)} (drop kmer from interpret.models or {m} from "
+                    "interpret.methods)",
+                    key="interpret.methods",
+                )
+    if "cnn" in config["interpret"]["models"] and "kmer_weights" in methods:
+        raise InputError(
+            "the CNN cannot give kmer_weights (the k-mer model's exact attribution); list it "
+            "only with interpret.models: [kmer]",
+            key="interpret.methods",
+        )
+    if "deepshap" in methods and "cnn" in config["interpret"]["models"]:
+        arch = config["models"]["cnn"]["arch"]
+        if arch not in DEEPSHAP_ARCHS:
+            raise InputError(
+                f"the {arch} CNN cannot give deepshap: DeepLIFT needs every nonlinearity as an "
+                f"nn.ReLU module (architectures {', '.join(DEEPSHAP_ARCHS)})",
+                key="interpret.methods",
+            )
+
+
 # ----------------------------------------------------------------------------- evaluation
 
 
@@ -491,6 +561,13 @@ def all_outputs(config: dict[str, Any]) -> list[str]:
                 f"results/{ds}/ism/{m}/scores.tsv.gz",
                 f"results/{ds}/evaluation/ism_{m}/summary.json",
             ]
+        for m in config["interpret"]["models"]:
+            out += [
+                f"{interpret_folder(ds, m)}/{method}/scores.tsv.gz"
+                for method in config["interpret"]["methods"]
+            ]
+            if config["interpret"]["methods"] and simulated(config, ds):
+                out.append(f"{interpret_folder(ds, m)}/attribution_grading.tsv")
     for ds in igvf_datasets(config):
         out += [
             f"results/{ds}/activity.tsv.gz",

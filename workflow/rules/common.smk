@@ -21,6 +21,7 @@ wildcard_constraints:
     ds="|".join(DATASETS + IGVF_DATASETS) or "(?!)",
     exp="[A-Za-z0-9][A-Za-z0-9_.-]*",
     ism_model="cnn|kmer",
+    method="|".join(wf.ATTRIBUTION_METHODS),
     chunk="[0-9]+",
     digest="[0-9a-f]{12}",
     bds="|".join(sorted(BIO["datasets"])) or "(?!)",
@@ -100,3 +101,11 @@ def get_barcode_counts(w):
     """Per-barcode counts when the per-barcode method is used, else nothing."""
     per_barcode = CONFIG["normalize"]["method"] == "per_barcode"
     return f"results/{w.ds}/barcode_counts.parquet" if per_barcode else []
+
+
+def get_attribute_inputs(w):
+    return wf.attribute_inputs(CONFIG, w.ds, w.ism_model)
+
+
+def get_grade_attribution_inputs(w):
+    return wf.grade_attribution_inputs(CONFIG, w.ds, w.ism_model)

@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         data,
         evaluate,
         igvf,
+        interpret,
         ism,
         models,
         simulate,

@@ -238,6 +238,67 @@ class EvaluationSettings(Settings):
     )
 
 
+AttributionMethod = Literal[
+    "ism",
+    "saliency",
+    "gradxinput",
+    "integrated_gradients",
+    "smoothgrad",
+    "deepshap",
+    "kmer_weights",
+]
+
+
+class InterpretSettings(Settings):
+    """Attribution maps of the trained models, graded against the simulator's planted sites."""
+
+    methods: list[AttributionMethod] = Field(
+        default_factory=list,
+        description="Attribution methods to run (ism, saliency, gradxinput, integrated_gradients, "
+        "smoothgrad, deepshap for CNNs; ism, kmer_weights for the k-mer model); an empty list "
+        "skips the stage.",
+    )
+    models: list[Literal["cnn", "kmer"]] = Field(
+        default_factory=lambda: ["cnn"],  # type: ignore[arg-type]
+        description="Trained models to attribute (cnn, kmer); each must give every listed method.",
+    )
+    regions: Literal["all", "train", "valid", "test"] = Field(
+        "test", description="Regions to attribute (all, or one split's); grading uses these."
+    )
+    max_regions: int | None = Field(
+        None,
+        ge=1,
+        description="Attribute at most this many regions (the first in region order); null = no "
+        "limit.",
+    )
+    correction: bool = Field(
+        True,
+        description="Majdandzic et al. 2023 gradient correction: subtract the per-position mean "
+        "over the four bases before multiplying by the input.",
+    )
+    n_shuffles: int = Field(
+        20, ge=1, description="Dinucleotide-shuffled references per sequence (deepshap)."
+    )
+    ig_steps: int = Field(
+        20, ge=2, description="Integration steps of integrated gradients (Gauss-Legendre)."
+    )
+    smoothgrad_samples: int = Field(25, ge=1, description="Noisy copies per input (smoothgrad).")
+    smoothgrad_noise: float = Field(
+        0.1, ge=0, description="Standard deviation of smoothgrad's Gaussian noise (one-hot units)."
+    )
+    windows_per_batch: int = Field(
+        64, ge=1, description="Windows attributed together (regions are not split)."
+    )
+    top_regions: int = Field(6, ge=1, description="Regions drawn as sequence logos.")
+
+    @field_validator("methods", "models")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"listed twice in {value}")
+        return value
+
+
 # ----------------------------------------------------------------------------- what commands take
 # A command that draws random numbers takes its section plus a seed; the workflow passes the
 # config's global ``seed`` (so the seed is one config key, not one per section).
@@ -266,6 +327,17 @@ class CNNRun(CNNSettings):
 class EvaluationRun(EvaluationSettings):
     """``evaluation`` settings of one run of ``mpralens evaluate-ism`` (seed: shuffled control)."""
 
+    seed: int = SEED
+
+
+class InterpretRun(InterpretSettings):
+    """``interpret`` settings of one run of ``mpralens attribute`` (plus ISM's stride, a seed)."""
+
+    stride: int = Field(
+        ISMSettings.model_fields["stride"].default,
+        ge=1,
+        description="Window stride in bp (the workflow passes ism.stride).",
+    )
     seed: int = SEED
 
 
@@ -686,6 +758,7 @@ class Config(Settings):
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     ism: ISMSettings = Field(default_factory=ISMSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    interpret: InterpretSettings = Field(default_factory=InterpretSettings)
     biophysics: BiophysicsSettings = Field(default_factory=BiophysicsSettings)
     igvf: IGVFSettings = Field(default_factory=IGVFSettings)
 

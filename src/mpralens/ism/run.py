@@ -74,6 +74,19 @@ def ism_table(scorer, contexts: list[RegionContext], *, progress: bool = True) -
         else:
             mean, count = region_scores(ctx, scorer.window_deltas(ctx))
         parts.append((ctx, mean, count))
+    return long_table(parts, tasks, intervals)
+
+
+def long_table(
+    parts: list[tuple[RegionContext, np.ndarray, np.ndarray]],
+    tasks: list[str],
+    intervals: list[tuple[np.ndarray, np.ndarray]] | None = None,
+) -> pd.DataFrame:
+    """Build the long table of (region, mean ``(length, T)``, windows per base) parts.
+
+    ``intervals``: per part, an ensemble's 95% interval (low, high), flattened like the mean; the
+    table then has ``score_lo`` and ``score_hi``.
+    """
     n_tasks = len(tasks)
     if not parts:
         return pd.DataFrame({c: [] for c in SCORE_COLUMNS})

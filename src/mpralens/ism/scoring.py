@@ -294,7 +294,11 @@ def region_scores(ctx: RegionContext, deltas: np.ndarray) -> tuple[np.ndarray, n
 
     Bases that are N, and bases no usable window holds, are NaN.
     """
-    scores = window_scores(deltas)  # (K, L, T)
+    return average_windows(ctx, window_scores(deltas))
+
+
+def average_windows(ctx: RegionContext, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over windows of per-window base scores ``(K, window_length, T)``; see above."""
     n_win, length, n_tasks = scores.shape
     codes = _codes(ctx.ext)
     ext_pos = ctx.window_starts[:, None] + np.arange(length)[None, :]

@@ -1,0 +1,1 @@
+"""Attribution maps of trained sequence models: gradients, DeepSHAP, exact k-mer weights."""

@@ -1,0 +1,197 @@
+"""Attribution methods on a batch of one-hot windows of a trained network.
+
+Every method maps inputs ``x`` of ``shape=(n, 4, L)`` to attributions of ``shape=(n, T, 4, L)``,
+one map per output task:
+
+* ``saliency``: the gradient ``df/dx`` (Simonyan et al. 2014), all four bases;
+* ``gradxinput``: the gradient times the input (non-zero at the observed base only);
+* ``integrated_gradients``: path-averaged gradient from an all-zero baseline times ``x - 0``
+  (Sundararajan et al. 2017; captum), ``ig_steps`` steps;
+* ``smoothgrad``: the gradient averaged over ``smoothgrad_samples`` noisy copies of ``x``
+  (Gaussian, standard deviation ``smoothgrad_noise``; captum's NoiseTunnel);
+* ``deepshap``: DeepLIFT's rescale rule averaged over ``n_shuffles`` dinucleotide-shuffled
+  references (DeepSHAP; tangermeme), hypothetical contributions times the input. captum's
+  DeepLift is not used: it mishandles max-pooling (captum issue 1276).
+
+``correction`` (Majdandzic et al. 2023) subtracts, at each position, the mean over the four bases
+of the gradient-like map (the gradient, the path-averaged gradient, the hypothetical
+contributions) before it is multiplied by the input; it removes the off-simplex component of the
+gradient that a one-hot input cannot move along.
+
+The per-base score of a map is its value at the observed base (:func:`observed`): the
+gradient-times-input convention. For saliency and gradient x input the two coincide on one-hot
+inputs (the gradient at the observed base); their 4 x L maps differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mpralens.interpret.names import DEEPSHAP_ARCHS, GRADIENT_METHODS, TIMES_INPUT
+from mpralens.io.errors import InputError
+
+
+def correct(grad: torch.Tensor) -> torch.Tensor:
+    """Subtract the per-position mean over the four bases (Majdandzic et al. 2023)."""
+    return grad - grad.mean(dim=-2, keepdim=True)
+
+
+def _gradients(net: nn.Module, x: torch.Tensor, n_tasks: int) -> list[torch.Tensor]:
+    """``df_t/dx`` of every task from one forward pass (one backward pass per task)."""
+    x = x.detach().clone().requires_grad_(True)
+    out = net(x)
+    return [
+        torch.autograd.grad(out[:, t].sum(), x, retain_graph=t < n_tasks - 1)[0]
+        for t in range(n_tasks)
+    ]
+
+
+def _integrated(net: nn.Module, x: torch.Tensor, target: int, steps: int) -> torch.Tensor:
+    from captum.attr import IntegratedGradients
+
+    ig = IntegratedGradients(net, multiply_by_inputs=False)
+    return ig.attribute(
+        x, baselines=torch.zeros_like(x), target=target, n_steps=steps, method="gausslegendre"
+    ).detach()
+
+
+def _smoothgrad(
+    net: nn.Module, x: torch.Tensor, target: int, samples: int, noise: float, seed: int
+) -> torch.Tensor:
+    from captum.attr import NoiseTunnel, Saliency
+
+    torch.manual_seed(seed)  # captum draws the noise with torch's global generator
+    nt = NoiseTunnel(Saliency(net))
+    return nt.attribute(
+        x,
+        nt_type="smoothgrad",
+        nt_samples=samples,
+        nt_samples_batch_size=samples,
+        stdevs=noise,
+        target=target,
+        abs=False,
+    ).detach()
+
+
+def shuffled_references(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    """``n`` dinucleotide shuffles of each sequence (tangermeme), ``shape=(len(x), n, 4, L)``.
+
+    Positions that are all zero (N, or padding) stay where they are. A sequence with a single
+    dinucleotide shuffle (a low-complexity window such as a poly-A run) gets that one shuffle
+    ``n`` times, where tangermeme refuses to draw ``n`` identical ones.
+    """
+    from tangermeme.ersatz import dinucleotide_shuffle
+
+    try:
+        return dinucleotide_shuffle(x, n=n, random_state=seed, allow_N=True).to(x.dtype)
+    except ValueError:
+        parts = []
+        for i in range(len(x)):
+            try:
+                r = dinucleotide_shuffle(x[i : i + 1], n=n, random_state=seed + i, allow_N=True)
+            except ValueError:
+                one = dinucleotide_shuffle(x[i : i + 1], n=1, random_state=seed, allow_N=True)
+                r = one.expand(1, n, *x.shape[1:])
+            parts.append(r)
+        return torch.cat(parts).to(x.dtype)
+
+
+def _deepshap(
+    net: nn.Module, x: torch.Tensor, target: int, references: torch.Tensor
+) -> torch.Tensor:
+    from tangermeme.deep_lift_shap import deep_lift_shap
+
+    return deep_lift_shap(
+        net,
+        x,
+        target=target,
+        references=references,
+        hypothetical=True,
+        batch_size=max(1, 2048 // references.shape[1]),
+        warning_threshold=1e-3,
+        only_warn=True,
+        dtype=x.dtype,
+    ).detach()
+
+
+def check_method(method: str, spec: dict[str, Any]) -> None:
+    """Raise one :class:`InputError` naming the model and the method when it cannot be given."""
+    arch = spec.get("arch", "?")
+    if method not in GRADIENT_METHODS:
+        raise InputError(
+            f"the {arch} CNN cannot give attribution method {method!r}; it gives "
+            f"{', '.join(('ism',) + GRADIENT_METHODS)}",
+            key="interpret.methods",
+        )
+    if method == "deepshap" and arch not in DEEPSHAP_ARCHS:
+        raise InputError(
+            f"the {arch} CNN cannot give deepshap: DeepLIFT needs every nonlinearity as an "
+            f"nn.ReLU module (architectures {', '.join(DEEPSHAP_ARCHS)}); use "
+            "integrated_gradients or ism",
+            key="interpret.methods",
+        )
+
+
+def attribute(
+    net: nn.Module,
+    x: torch.Tensor,
+    method: str,
+    *,
+    n_tasks: int,
+    correction: bool = False,
+    ig_steps: int = 50,
+    smoothgrad_samples: int = 25,
+    smoothgrad_noise: float = 0.1,
+    n_shuffles: int = 20,
+    references: torch.Tensor | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Attributions of every task, ``shape=(n, n_tasks, 4, L)`` (float64).
+
+    Parameters
+    ----------
+    net
+        A network in eval mode mapping ``(n, 4, L)`` to ``(n, n_tasks)``.
+    x
+        One-hot inputs (all-zero columns for N or padding).
+    references
+        DeepSHAP references ``(n, n_refs, 4, L)``; default ``n_shuffles`` dinucleotide shuffles
+        of ``x`` (seeded).
+    """
+    if method not in GRADIENT_METHODS:
+        raise InputError(
+            f"unknown attribution method {method!r}; expected one of {', '.join(GRADIENT_METHODS)}",
+            key="interpret.methods",
+        )
+    net = net.eval()
+    if method == "deepshap" and references is None:
+        references = shuffled_references(x, n_shuffles, seed)
+    grads = _gradients(net, x, n_tasks) if method in ("saliency", "gradxinput") else []
+    maps: dict[str, Callable[[int], torch.Tensor]] = {
+        "saliency": lambda t: grads[t],
+        "gradxinput": lambda t: grads[t],
+        "integrated_gradients": lambda t: _integrated(net, x, t, ig_steps),
+        "smoothgrad": lambda t: _smoothgrad(net, x, t, smoothgrad_samples, smoothgrad_noise, seed),
+        "deepshap": lambda t: _deepshap(net, x, t, references),  # type: ignore[arg-type]
+    }
+    out = np.empty((x.shape[0], n_tasks, 4, x.shape[2]))
+    for t in range(n_tasks):
+        g = maps[method](t)
+        if correction:
+            g = correct(g)
+        if method in TIMES_INPUT:
+            g = g * x
+        out[:, t] = g.double().numpy()
+    return out
+
+
+def observed(maps: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per-base score: the map's value at the observed base, ``(n, T, L)``; NaN where x is N."""
+    present = x.sum(axis=1) > 0  # (n, L)
+    score = (maps * x[:, None, :, :]).sum(axis=2)
+    return np.where(present[:, None, :], score, np.nan)
