@@ -3,10 +3,10 @@
 The checksums and figures below were first recorded from the tiny DAG on main *before* the package
 was moved into stage folders (commit bf11e22), and were unchanged after it. Issue 17 then changed
 the simulator on purpose (sites drawn from JASPAR 2024 matrices, decoys planted in the sequence,
-a cooperative GATA1-SP1 arrangement with its bonus), which changes every simulated table: the pins
-were regenerated from the tiny DAG after that change (commit 816bd0f, branch feat-sim). Only
-``splits.tsv`` (tile IDs and a seeded split, no sequence) and the number of reference bases are
-the same as before. The data tables are byte-exact (gzip and parquet carry no timestamps);
+a cooperative GATA1-SP1 arrangement with its bonus, NFE2 activating in HepG2), which changes every
+simulated table: the pins were regenerated from the tiny DAG after that change (branch feat-sim).
+Only ``splits.tsv`` (tile IDs and a seeded split, no sequence) and the number of reference bases
+are the same as before. The data tables are byte-exact (gzip and parquet carry no timestamps);
 trained models are compared by their test metrics and the ISM map by its total |score|, with a
 tolerance for floating-point differences between CPUs.
 """
@@ -18,28 +18,28 @@ import pandas as pd
 import pytest
 
 EXACT = {
-    "counts.parquet": "2ab0479ae790c1ffd83789903b192759ab5dd741f1511b8bea5dda1d2cae9877",
+    "counts.parquet": "4b5f142713e8a1de45fb0ca8841e5848285716e45c28d80cc6fd4db4e4db6988",
     "tiles.tsv.gz": "d6bf4ac15434a6220007076464282f703326f582d9307ad8afa77013dd7e9268",
-    "log_ratios.parquet": "963c80ce34d69866dbe0d854e0f0d76031c66e05731b4fe7d009aeee7a878f01",
-    "activity.tsv.gz": "4e88287c2a019f266c75f6bada0c4a80377dd8f2c05b96ad09a23835a4f221e2",
+    "log_ratios.parquet": "6faebb4b70094f38e82a295228435a3428642c8a842f568c32e263cefb0571f9",
+    "activity.tsv.gz": "32d308dc02bd9fc82a70a31c265c567805456b090424436bafb0bc274484586e",
     "splits.tsv": "414504d860ffe03443d7170cc8ca2abacd9f126305112adcf53408ed0ce8c509",
-    "qc/qc.json": "425a7c4d9f742116c15d0f3d1487603e71fbf3dfc06bbbe108d4e1448eeaf7ad",
+    "qc/qc.json": "d65e9382e07ff5866d5ae9e495ba95996d2566921732013bb1a53a1e4e66e87f",
 }
 WEIGHTED_MSE = {
     "kmer": {
-        "HepG2_SV40P": 0.82362206,
-        "HepG2_minP": 0.95401184,
-        "K562_SV40P": 1.1709847,
-        "K562_minP": 1.2001062,
+        "HepG2_SV40P": 0.9076037,
+        "HepG2_minP": 1.0580897,
+        "K562_SV40P": 1.2338002,
+        "K562_minP": 1.2383744,
     },
     "cnn": {
-        "HepG2_SV40P": 1.0789471,
-        "HepG2_minP": 1.2234268,
-        "K562_SV40P": 1.6821485,
-        "K562_minP": 1.7894933,
+        "HepG2_SV40P": 1.1427119,
+        "HepG2_minP": 1.2906832,
+        "K562_SV40P": 1.8504083,
+        "K562_minP": 1.7587612,
     },
 }
-ISM_ABS_SUM = 292.99682550692455
+ISM_ABS_SUM = 292.209328724647
 REFERENCE_BASES = 17700
 
 
