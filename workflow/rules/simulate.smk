@@ -14,6 +14,9 @@ rule simulate_tiled:
         truth_sites="resources/{ds}/truth/sites.tsv",
         truth_tiles="resources/{ds}/truth/tile_activity.parquet",
         truth_bases="resources/{ds}/truth/base_effect.parquet",
+        truth_base_sites="resources/{ds}/truth/base_sites.parquet",
+        truth_syntax="resources/{ds}/truth/syntax.json",
+        truth_factors="resources/{ds}/truth/factors.tsv",
     params:
         settings=lambda w: settings(CONFIG["datasets"][w.ds]["simulate"]),
     log:

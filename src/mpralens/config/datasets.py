@@ -124,7 +124,8 @@ def simulated_paths(outdir: str, cells: list[str] | None = None) -> dict[str, ob
     -------
     dict
         ``sequences, coords, libraries, genome, conservation, tss, truth_sites,
-        truth_tile_activity, truth_base_effect`` as strings and ``tf_sites`` as ``{cell: path}``.
+        truth_tile_activity, truth_base_effect, truth_base_sites, truth_syntax, truth_factors``
+        as strings and ``tf_sites`` as ``{cell: path}``.
     """
     cells = TiledSimulation().cells if cells is None else cells
     return {
@@ -138,4 +139,7 @@ def simulated_paths(outdir: str, cells: list[str] | None = None) -> dict[str, ob
         "truth_sites": f"{outdir}/truth/sites.tsv",
         "truth_tile_activity": f"{outdir}/truth/tile_activity.parquet",
         "truth_base_effect": f"{outdir}/truth/base_effect.parquet",
+        "truth_base_sites": f"{outdir}/truth/base_sites.parquet",
+        "truth_syntax": f"{outdir}/truth/syntax.json",
+        "truth_factors": f"{outdir}/truth/factors.tsv",
     }

@@ -369,11 +369,30 @@ class TiledSimulation(Settings):
     seed: int = Field(0, description="Simulator seed.")
     gc: float = Field(0.42, gt=0, lt=1, description="GC content of the background sequence.")
     sites_per_region: float = Field(3.0, ge=0, description="Mean planted TF sites per region.")
-    site_fidelity: float = Field(
-        0.9,
+    pwm_temperature: float = Field(
+        0.6,
+        gt=0,
+        description="Sites are drawn base by base from their JASPAR 2024 matrix columns raised to "
+        "1/T and renormalised: 1 samples the matrix itself, lower values sharpen it (0.6 lifts "
+        "every factor to >= 12.5 bits; mpralens.simulate.catalog).",
+    )
+    syntax_bonus: float = Field(
+        0.7,
+        description="Cooperative bonus (log2, added after saturation) of a tile holding GATA1 "
+        "then SP1 on the same strand 4-8 bp apart, in the tasks where both activate.",
+    )
+    syntax_fraction: float = Field(
+        0.15,
         ge=0,
         le=1,
-        description="Probability that each base of a planted site matches the consensus.",
+        description="Fraction of regions given a deliberately planted cooperative GATA1-SP1 pair.",
+    )
+    syntax_control_fraction: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="Fraction of regions given a control GATA1-SP1 pair (wrong spacing, opposite "
+        "strands or swapped order), which earns no bonus.",
     )
     cooperativity: float = Field(
         0.4, description="Bonus (log2) per extra activating site in a tile."
@@ -403,7 +422,8 @@ class TiledSimulation(Settings):
     decoys_per_region: float = Field(
         0.6,
         ge=0,
-        description="Mean decoy sites (unplanted motifs) per region added to the TF-site BEDs.",
+        description="Mean decoy sites (CEBPB, FOXA2, NRF1, YY1: in the sequence, no effect) per "
+        "region, listed in every cell's TF-site BED.",
     )
 
     @model_validator(mode="after")
@@ -415,6 +435,8 @@ class TiledSimulation(Settings):
         unknown = sorted(set(self.replicates) - set(self.cells))
         if unknown:
             raise ValueError(f"replicates names cells {unknown} that are not in cells {self.cells}")
+        if self.syntax_fraction + self.syntax_control_fraction > 1:
+            raise ValueError("syntax_fraction + syntax_control_fraction must not exceed 1")
         return self
 
     def replicates_of(self, cell: str) -> int:
