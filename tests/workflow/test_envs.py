@@ -83,6 +83,8 @@ def test_every_rule_has_a_family_environment():
         "ism_chunk",
         "simulate_sortseq",
         "fit_biophysical",
+        "attribute",  # gradients and DeepSHAP of the CNN (issue 17)
+        "score_alleles",  # predicts ref and alt elements with the CNN (issue 19)
     }
 
 
