@@ -105,7 +105,14 @@ def test_deepshap_sums_to_delta_over_shuffled_references():
     for i in range(len(X)):
         for r in refs[i]:
             assert pairs(r) == pairs(X[i])
-    attr = attribute(net, X, "deepshap", n_tasks=T, references=refs)
+    # Lightning's deterministic training (run earlier in the same process) leaves deterministic
+    # algorithms on: DeepSHAP must work, and leave the setting as it found it.
+    torch.use_deterministic_algorithms(True)
+    try:
+        attr = attribute(net, X, "deepshap", n_tasks=T, references=refs)
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)
     with torch.no_grad():
         fx = net(X)
         fr = net(refs.reshape(-1, 4, L)).reshape(len(X), 6, T).mean(dim=1)

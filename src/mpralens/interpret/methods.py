@@ -106,17 +106,26 @@ def _deepshap(
 ) -> torch.Tensor:
     from tangermeme.deep_lift_shap import deep_lift_shap
 
-    return deep_lift_shap(
-        net,
-        x,
-        target=target,
-        references=references,
-        hypothetical=True,
-        batch_size=max(1, 2048 // references.shape[1]),
-        warning_threshold=1e-3,
-        only_warn=True,
-        dtype=x.dtype,
-    ).detach()
+    # tangermeme redistributes max-pool gradients with max_unpool, which torch refuses while
+    # deterministic algorithms are on (Lightning's deterministic training sets that process-wide);
+    # on CPU the operation is deterministic anyway, so switch the check off for this call only.
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        return deep_lift_shap(
+            net,
+            x,
+            target=target,
+            references=references,
+            hypothetical=True,
+            batch_size=max(1, 2048 // references.shape[1]),
+            warning_threshold=1e-3,
+            only_warn=True,
+            dtype=x.dtype,
+        ).detach()
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
 
 
 def check_method(method: str, spec: dict[str, Any]) -> None:
