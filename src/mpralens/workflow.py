@@ -391,8 +391,9 @@ def ism_inputs(config: dict[str, Any], ds: str, model: str) -> dict[str, Any]:
     }
     if "genome" in paths:
         inputs["genome"] = paths["genome"]
-    if site_files(config, ds):
-        inputs["sites"] = site_files(config, ds)
+    sites = site_files(config, ds)
+    if sites:
+        inputs["sites"] = sites
     return inputs
 
 

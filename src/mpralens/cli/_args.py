@@ -19,6 +19,7 @@ import json
 import types
 import typing
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -176,6 +177,13 @@ def settings_from_args(cmd: Command, args: argparse.Namespace) -> Settings | Non
         if given is not None:
             values[name] = given
     return typing.cast(Settings, build(cmd.settings, values, key=cmd.key))
+
+
+def add_simulation_outdir(p: argparse.ArgumentParser) -> None:
+    """Add ``--outdir``, the folder a simulator writes (new, empty or an earlier simulation's)."""
+    p.add_argument(
+        "--outdir", required=True, type=Path, help="folder to write: new, empty or a simulation's"
+    )
 
 
 def json_object(text: str, *, what: str, key: str | None = None) -> dict[str, Any]:

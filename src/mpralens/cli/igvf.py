@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mpralens.cli._args import command
+from mpralens.cli._args import add_simulation_outdir, command
 from mpralens.config.settings import IGVFSettings, IGVFSimulation
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
 
@@ -55,16 +55,10 @@ def activity_cmd(args: argparse.Namespace, settings: IGVFSettings) -> None:
         write_experiment(exp, tmp)
 
 
-def _add_outdir(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--outdir", required=True, type=Path, help="folder to write: new, empty or a simulation's"
-    )
-
-
 @command(
     "simulate-igvf",
     "write a synthetic IGVF library (elements with controls, or allelic pairs) with its truth",
-    arguments=_add_outdir,
+    arguments=add_simulation_outdir,
     settings=IGVFSimulation,
     key="datasets.<name>.simulate",
 )

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from mpralens.cli._args import command
+from mpralens.cli._args import add_simulation_outdir, command
 from mpralens.config.settings import SortSeqSimulation, TiledSimulation
-
-
-def _add_outdir(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--outdir", required=True, type=Path, help="folder to write: new, empty or a simulation's"
-    )
 
 
 @command(
     "simulate-tiled",
     "write a synthetic tiled-MPRA data set in the Ernst-site layout",
-    arguments=_add_outdir,
+    arguments=add_simulation_outdir,
     settings=TiledSimulation,
     key="datasets.<name>.simulate",
     replaced={"--set": "--<setting> VALUE (e.g. --n-regions 100)"},
@@ -33,7 +26,7 @@ def simulate_tiled_cmd(args: argparse.Namespace, settings: TiledSimulation) -> N
 @command(
     "simulate-sortseq",
     "write a synthetic lac-like sort-seq data set with its true energies",
-    arguments=_add_outdir,
+    arguments=add_simulation_outdir,
     settings=SortSeqSimulation,
     key="biophysics.datasets.<name>.simulate",
 )
