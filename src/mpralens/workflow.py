@@ -382,13 +382,19 @@ def site_files(config: dict[str, Any], ds: str) -> list[str]:
 
 
 def ism_inputs(config: dict[str, Any], ds: str, model: str) -> dict[str, Any]:
-    """Return the model, tiles and splits ISM reads, and the genome and sites when any."""
-    paths = dataset_paths(config, ds)
+    """Return the model, tiles and splits ISM reads, and the genome and sites when any.
+
+    An IGVF data set's elements are read from its tiles table (one tile per element): it has
+    neither a genome nor TF sites.
+    """
     inputs: dict[str, Any] = {
         "model": f"results/{ds}/models/{model}/{ISM_MODEL_FILES[model]}",
         "tiles": f"results/{ds}/tiles.tsv.gz",
         "splits": f"results/{ds}/splits.tsv",
     }
+    if is_igvf(config["datasets"][ds]):
+        return inputs
+    paths = dataset_paths(config, ds)
     if "genome" in paths:
         inputs["genome"] = paths["genome"]
     sites = site_files(config, ds)
@@ -577,6 +583,13 @@ def all_outputs(config: dict[str, Any]) -> list[str]:
             f"results/{ds}/alleles/summary.tsv",
         ]
         out += [f"results/{ds}/qc/{e}/qc.json" for e in igvf_experiments(config, ds)]
+        # Per-base maps of every element (one window each); no per-base truth to grade them on.
+        out += [f"results/{ds}/ism/{m}/scores.tsv.gz" for m in config["ism"]["models"]]
+        out += [
+            f"{interpret_folder(ds, m)}/{method}/scores.tsv.gz"
+            for m in config["interpret"]["models"]
+            for method in config["interpret"]["methods"]
+        ]
     for bds, model in config["biophysics"]["fits"]:
         out += [f"results/biophysics/{bds}/{model}/{f}" for f in ("params.json", "info.json")]
     return out

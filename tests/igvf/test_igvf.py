@@ -279,3 +279,50 @@ def test_qc_page_of_an_experiment(tmp_path):
     active = qc["median_activity_element_active_control"]
     assert active - qc["median_activity_element_inactive_control"] > 2  # four activating sites
     assert (dest / "qc.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("method", ["plain", "fast"])
+def test_ism_of_an_allelic_element_gives_the_alt_allele_effect_exactly(method):
+    """IGVF elements are scored through one window each (the element), on the reference allele:
+    the ISM delta of the variant's base to the alt base is f(ref) - f(alt) of the model."""
+    import torch
+
+    from mpralens.io.sequences import one_hot
+    from mpralens.ism.scoring import ALTERNATIVES, CNNScorer
+    from mpralens.ism.windows import build_contexts, region_table, window_scheme
+    from mpralens.models.cnn.architectures import build_architecture
+
+    rng = np.random.default_rng(3)
+    ref = "".join(rng.choice(list("ACGT"), 60))
+    pos = 10
+    alt_base = next(b for b in "ACGT" if b != ref[pos])
+    alt = ref[:pos] + alt_base + ref[pos + 1 :]
+    # Ref first, as model_tables writes them; the alt row shares the region and coordinates.
+    tiles = pd.DataFrame(
+        {
+            "tile_id": ["v_ref", "v_alt", "e"],
+            "region_id": ["v_ref", "v_ref", "e"],
+            "tile_pos": [0, 1, 0],
+            "chrom": ["chrSim"] * 3,
+            "start": [100, 100, 500],
+            "end": [160, 160, 560],
+            "sequence": [ref, alt, "".join(rng.choice(list("ACGT"), 60))],
+        }
+    )
+    regions = region_table(tiles)
+    assert regions.set_index("region_id").loc["v_ref", "sequence"] == ref
+    scheme = window_scheme(60, 29, regions)  # 29 does not divide 60: one window per element
+    assert (scheme.length, scheme.stride) == (60, 60)
+    torch.manual_seed(0)
+    net = build_architecture("paggi", n_tasks=2, input_length=60, filters=8).eval()
+    spec = {"tasks": ["a", "b"], "tile_length": 60, "layout": "tile", "frame_length": 60}
+    ctx = next(c for c in build_contexts(regions, scheme) if c.region_id == "v_ref")
+    assert list(ctx.window_starts) == [0]
+    delta = CNNScorer(net, spec, method).window_deltas(ctx)
+    j = list(ALTERNATIVES["ACGT".index(ref[pos])]).index("ACGT".index(alt_base))
+    with torch.no_grad():
+        f = net(torch.from_numpy(one_hot([ref, alt]))).numpy()
+    assert np.abs(f[0] - f[1]).max() > 1e-3  # the variant changes the prediction
+    np.testing.assert_allclose(delta[0, pos, j], f[0] - f[1], atol=1e-5)
+    # A tiled library keeps its stride: regions longer than a window.
+    assert window_scheme(30, 10, regions).stride == 10

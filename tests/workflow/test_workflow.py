@@ -395,3 +395,9 @@ def test_igvf_dag_on_tiny_allelic_library(tmp_path):
     assert qc["pearson_1_2"] > 0.8 and qc["median_barcodes_1"] > 5
     for name in ("reporter_experiment", "reporter_element", "reporter_variant"):
         assert (res / "igvf" / "sim" / f"{name}.tsv.gz").is_file()
+    # ISM of every element (ref allele), one window each, every base scored.
+    ism = pd.read_csv(res / "ism" / "cnn" / "scores.tsv.gz", sep="\t")
+    tiles = pd.read_csv(res / "tiles.tsv.gz", sep="\t")
+    assert ism["region_id"].nunique() == tiles["region_id"].nunique() == 103
+    assert (ism["n_windows"] == 1).all() and ism["score"].notna().all()
+    assert len(ism) == tiles.drop_duplicates("region_id")["sequence"].str.len().sum()

@@ -76,7 +76,7 @@ def attribute_cmd(args: argparse.Namespace, settings: InterpretRun) -> None:
     regions = None
     if args.tiles is not None:
         from mpralens.ism.run import select_regions
-        from mpralens.ism.windows import WindowScheme, build_contexts, region_table
+        from mpralens.ism.windows import build_contexts, region_table, window_scheme
 
         tiles = pd.read_csv(args.tiles, sep="\t")
         tile_length = int(tiles["sequence"].str.len().max())
@@ -95,7 +95,7 @@ def attribute_cmd(args: argparse.Namespace, settings: InterpretRun) -> None:
             raise InputError(exc.message, path=exc.path, line=exc.line, key=key) from None
         contexts = build_contexts(
             regions,
-            WindowScheme(attributor.window_length, settings.stride),
+            window_scheme(attributor.window_length, settings.stride, regions, args.genome),
             frame_length=attributor.frame_length,
             genome=args.genome,
         )

@@ -110,7 +110,7 @@ def ism_cmd(args: argparse.Namespace, settings: ISMSettings) -> None:
     import torch
 
     from mpralens.ism.run import chunk_of, ism_table, load_scorer, select_regions
-    from mpralens.ism.windows import WindowScheme, build_contexts, region_table
+    from mpralens.ism.windows import build_contexts, region_table, window_scheme
 
     tracks_folder = _tracks_folder(args)
     tiles = pd.read_csv(args.tiles, sep="\t")
@@ -121,13 +121,13 @@ def ism_cmd(args: argparse.Namespace, settings: ISMSettings) -> None:
         window_length=tile_length,
         batch_size=settings.batch_size,
     )
-    scheme = WindowScheme(scorer.window_length, settings.stride)
     regions = select_regions(
         region_table(tiles),
         splits=args.splits,
         which=settings.regions,
         max_regions=settings.max_regions,
     )
+    scheme = window_scheme(scorer.window_length, settings.stride, regions, args.genome)
     regions = chunk_of(regions, args.chunk, settings.chunks)
     sites = _read_sites(args)
     contexts = build_contexts(

@@ -54,6 +54,21 @@ class WindowScheme:
         return np.arange(first, region_length, self.stride)
 
 
+def window_scheme(
+    length: int, stride: int, regions: pd.DataFrame, genome: object | None = None
+) -> WindowScheme:
+    """Return the windows ISM and attribution use on ``regions`` (:func:`region_table`).
+
+    ``stride`` for tiled libraries. A library of single elements (IGVF designs: every region is one
+    window long and there is no genome to read flanks from) has one window per element, the
+    element itself, whatever the stride, so the stride need not divide the element length.
+    """
+    lengths = regions["end"] - regions["start"]
+    if genome is None and len(regions) and bool((lengths == length).all()):
+        return WindowScheme(length, length)
+    return WindowScheme(length, stride)
+
+
 @dataclass
 class RegionContext:
     """One region, the sequence around it that can be read, and its windows.
@@ -82,12 +97,18 @@ class RegionContext:
 
 
 def region_table(tiles: pd.DataFrame) -> pd.DataFrame:
-    """One row per region: ``region_id, chrom, start, end, sequence`` (rebuilt from its tiles)."""
+    """One row per region: ``region_id, chrom, start, end, sequence`` (rebuilt from its tiles).
+
+    Where tiles overlap, the first in table order holds: tiled libraries' overlapping tiles agree
+    (checked on import), and in allelic libraries (IGVF designs) the reference tile comes first,
+    so a variant's region is its reference sequence.
+    """
     rows = []
     for rid, g in tiles.groupby("region_id", sort=True):
         start, end = int(g["start"].min()), int(g["end"].max())
         seq = np.full(end - start, ord("N"), dtype=np.uint8)
-        for s, t in zip(g["start"].to_numpy(), g["sequence"], strict=True):
+        # Written last to first, so that the first tile's bases are the ones left.
+        for s, t in zip(g["start"].to_numpy()[::-1], g["sequence"].iloc[::-1], strict=True):
             seq[s - start : s - start + len(t)] = np.frombuffer(t.upper().encode(), dtype=np.uint8)
         rows.append((rid, g["chrom"].iloc[0], start, end, seq.tobytes().decode()))
     return pd.DataFrame(rows, columns=["region_id", "chrom", "start", "end", "sequence"])
