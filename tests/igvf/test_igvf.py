@@ -130,6 +130,30 @@ def test_allelic_library_recovers_variant_effects(tmp_path):
         == np.sign(v.loc[sig & ~v["null"], "true_effect"])
     ).all()
     assert (v["ci_low"] <= v["effect"]).all() and (v["effect"] <= v["ci_high"]).all()
+    # postProbEffect (limma's B as a probability) separates real effects from the null.
+    from sklearn.metrics import roc_auc_score
+
+    assert v["post_prob"].between(0, 1).all()
+    assert roc_auc_score(~v["null"], v["post_prob"]) > 0.9
+    assert v.loc[v["null"], "post_prob"].median() < 0.5 < v.loc[sig, "post_prob"].median()
+
+
+def test_tmixture_recovers_the_prior_variance_of_a_simulated_mixture():
+    """limma's tmixture: 1% of t-statistics scaled by sqrt(1 + v0 / v1), the rest t(df)."""
+    from scipy import stats
+
+    from mpralens.data.element_tests import tmixture
+
+    rng = np.random.default_rng(0)
+    n, df = 200_000, 8
+    for v0 in (1.0, 4.0, 16.0):
+        effect = rng.random(n) < 0.01
+        t = stats.t.rvs(df, size=n, random_state=rng) * np.where(effect, np.sqrt(1 + v0), 1)
+        est = tmixture(t, np.ones(n), np.full(n, df), 0.01, (0.0, 1e9))
+        assert abs(est - v0) / v0 < 0.25
+    # Bounds clip it; too few tests for the top 0.5 % give NaN (limma's fallback is 1 / s0).
+    assert tmixture(t, np.ones(n), np.full(n, df), 0.01, (0.0, 2.0)) <= 2.0
+    assert np.isnan(tmixture(np.array([]), np.array([]), np.array([]), 0.01, (0, 1)))
 
 
 def test_simulated_truth_counts_planted_sites():

@@ -15,6 +15,11 @@ differential activity analysis in massively parallel reporter assays", BMC Genom
    3:3; ``fitFDist`` without covariates, ``squeezeVar``): moderated t with ``d + d0`` degrees of
    freedom.
 4. Benjamini-Hochberg FDR (statsmodels ``multipletests``).
+5. limma's B statistic (Smyth 2004 section 6; ``eBayes`` with ``proportion = 0.01`` and
+   ``stdev.coef.lim = (0.1, 4)``): the log posterior odds that an element or variant has an effect,
+   its prior variance of true effects estimated by ``tmixture``; ``post_prob = 1 / (1 + e^-B)``
+   is the IGVF ``postProbEffect``. Like limma's, it assumes 1% of the tests have an effect, so it
+   ranks well but is conservative where effects are common.
 
 Element test: each replicate's ratios are centred on the median of its negative controls (design
 class ``element inactive control``, setting ``igvf.negative_class``), so the null is "as active as
@@ -99,7 +104,8 @@ def moderated_wls(y: np.ndarray, w: np.ndarray, *, ci_level: float = 0.95) -> pd
     -------
     pandas.DataFrame
         ``estimate``, ``se`` (moderated), ``t``, ``df`` (d + d0), ``p_value`` (two-sided),
-        ``ci_low``, ``ci_high``, ``n`` (observations), ``s2`` (residual variance), plus
+        ``ci_low``, ``ci_high``, ``n`` (observations), ``s2`` (residual variance), ``log_odds``
+        (limma's B) and ``post_prob`` (its posterior probability), plus
         ``attrs["prior"] = (s0^2, d0)``.
     """
     w = np.where(np.isfinite(y), w, 0.0)
@@ -121,6 +127,8 @@ def moderated_wls(y: np.ndarray, w: np.ndarray, *, ci_level: float = 0.95) -> pd
     usable = (n > 0) & (df > 0)
     p = np.where(usable, 2 * stats.t.sf(np.abs(t), np.maximum(df, 1e-9)), np.nan)
     q = stats.t.ppf(0.5 + ci_level / 2, np.maximum(df, 1e-9))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b = log_odds(t, 1.0 / sw, df, s0, d0)
     out = pd.DataFrame(
         {
             "estimate": est,
@@ -132,10 +140,68 @@ def moderated_wls(y: np.ndarray, w: np.ndarray, *, ci_level: float = 0.95) -> pd
             "ci_high": est + q * se,
             "n": n,
             "s2": s2,
+            "log_odds": b,
+            "post_prob": special.expit(b),
         }
     )
     out.attrs["prior"] = (s0, d0)
     return out
+
+
+# limma eBayes defaults: prior fraction of tests with an effect, bounds on the effects' prior SD.
+PROPORTION = 0.01
+STDEV_COEF_LIM = (0.1, 4.0)
+
+
+def tmixture(t: np.ndarray, v1: np.ndarray, df: np.ndarray, proportion: float, lim) -> float:
+    """Prior variance of the true effects (limma ``tmixture.vector``), in unscaled units.
+
+    ``t`` moderated t, ``v1`` unscaled variances (``1 / sum(w)``), ``df`` total degrees of
+    freedom; ``lim`` bounds the answer. The top ``proportion / 2`` of |t| are matched to the order
+    statistics a mixture with that fraction of effects would give. NaN when too few tests.
+    """
+    ok = np.isfinite(t) & np.isfinite(v1) & np.isfinite(df)
+    t, v1, df = np.abs(t[ok]), v1[ok], df[ok]
+    n = t.size
+    ntarget = int(np.ceil(proportion / 2 * n))
+    if ntarget < 1:
+        return float("nan")
+    p = max(ntarget / n, proportion)
+    max_df = float(df.max())
+    low = df < max_df  # put every t on the largest df (limma)
+    if low.any():
+        t = t.copy()
+        t[low] = stats.t.isf(stats.t.sf(t[low], df[low]), max_df)
+    top = np.argsort(-t, kind="stable")[:ntarget]
+    t, v1 = t[top], v1[top]
+    p0 = 2 * stats.t.sf(t, max_df)
+    ptarget = ((np.arange(1, ntarget + 1) - 0.5) / n - (1 - p) * p0) / p
+    v0 = np.zeros(ntarget)
+    pos = ptarget > p0
+    if pos.any():
+        qtarget = stats.t.isf(ptarget[pos] / 2, max_df)
+        v0[pos] = v1[pos] * ((t[pos] / qtarget) ** 2 - 1)
+    return float(np.clip(v0, lim[0], lim[1]).mean())
+
+
+def log_odds(
+    t: np.ndarray, v1: np.ndarray, df: np.ndarray, s0: float, d0: float
+) -> np.ndarray:
+    """limma's B statistic: log posterior odds of an effect, per test (``eBayes``' ``lods``).
+
+    ``s0`` and ``d0`` are the variance prior of :func:`fit_f_dist`.
+    """
+    lim = (STDEV_COEF_LIM[0] ** 2 / s0, STDEV_COEF_LIM[1] ** 2 / s0)
+    v0 = tmixture(t, v1, df, PROPORTION, lim)
+    if not np.isfinite(v0):
+        v0 = 1.0 / s0  # limma's fallback when too few tests
+    r = (v1 + v0) / v1
+    t2 = t**2
+    if d0 <= 1e6:
+        kernel = (1 + df) / 2 * np.log((t2 + df) / (t2 / r + df))
+    else:  # limma: a normal kernel once the prior degrees of freedom pass 10^6
+        kernel = t2 * (1 - 1 / r) / 2
+    return np.log(PROPORTION / (1 - PROPORTION)) - np.log(r) / 2 + kernel
 
 
 def bh(p: np.ndarray) -> np.ndarray:
@@ -204,7 +270,8 @@ def variant_test(
         One row per variant of ``pairs`` (from :func:`mpralens.io.igvf.allelic_pairs`) measured
         in at least one replicate: the pair's columns, ``effect`` (alt - ref, log2), ``se``,
         ``ci_low``, ``ci_high`` (``igvf.ci_level``), ``ci_low_95``, ``ci_high_95``, ``t``, ``df``,
-        ``p_value``, ``q_value``, ``significant``, ``n_replicates``.
+        ``p_value``, ``log_odds``, ``post_prob`` (limma's B and its posterior), ``q_value``,
+        ``significant``, ``n_replicates``.
     """
     y, x = _matrices(per_rep, settings.pseudocount)
     w_all = pd.DataFrame(
@@ -222,7 +289,7 @@ def variant_test(
     fit95 = moderated_wls(diff, w, ci_level=0.95)
     out = pairs.copy()
     out["effect"] = fit["estimate"].to_numpy()
-    for col in ("se", "ci_low", "ci_high", "t", "df", "p_value"):
+    for col in ("se", "ci_low", "ci_high", "t", "df", "p_value", "log_odds", "post_prob"):
         out[col] = fit[col].to_numpy()
     out["ci_low_95"] = fit95["ci_low"].to_numpy()
     out["ci_high_95"] = fit95["ci_high"].to_numpy()

@@ -214,8 +214,8 @@ def reporter_variant_table(variants: pd.DataFrame, pooled: pd.DataFrame) -> pd.D
             "outputCountAlt": cpm["rna_normalized"].reindex(v["alt"]).round(4).to_numpy(),
             "minusLog10PValue": _minus_log10(v["p_value"]).round(4),
             "minusLog10QValue": _minus_log10(v["q_value"]).round(4),
-            # No posterior is computed: the required field holds 1 - q (docs/igvf.md).
-            "postProbEffect": (1 - v["q_value"]).round(4),
+            # limma's B statistic as a probability (data/element_tests.py, docs/igvf.md).
+            "postProbEffect": v["post_prob"].round(4),
             "CI_lower_95": v["ci_low_95"].round(4),
             "CI_upper_95": v["ci_high_95"].round(4),
             "variantPos": v["variant_pos"].astype(np.int64),
