@@ -184,10 +184,8 @@ def tmixture(t: np.ndarray, v1: np.ndarray, df: np.ndarray, proportion: float, l
     return float(np.clip(v0, lim[0], lim[1]).mean())
 
 
-def log_odds(
-    t: np.ndarray, v1: np.ndarray, df: np.ndarray, s0: float, d0: float
-) -> np.ndarray:
-    """limma's B statistic: log posterior odds of an effect, per test (``eBayes``' ``lods``).
+def log_odds(t: np.ndarray, v1: np.ndarray, df: np.ndarray, s0: float, d0: float) -> np.ndarray:
+    """Return limma's B statistic, the log posterior odds of an effect (eBayes' ``lods``).
 
     ``s0`` and ``d0`` are the variance prior of :func:`fit_f_dist`.
     """
