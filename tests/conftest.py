@@ -13,6 +13,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs one worker per core (pytest-xdist): one thread each, here and in the
+    # commands the tests start, so that workers do not oversubscribe the cores.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+
 SHARED = REPO.parent / "shared"
 SHARPR = SHARED / "data" / "sharpr_format"
 
@@ -136,8 +145,23 @@ def workflow_copy(dest: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory) -> Path:
-    """The whole DAG on the tiny config, run once per session from a clean copy."""
-    wd = workflow_copy(tmp_path_factory.mktemp("tiny") / "wf")
-    run_snakemake(wd, "--configfile", "tests/configs/tiny.yaml")
+def tiny_run(tmp_path_factory, worker_id) -> Path:
+    """The whole DAG on the tiny config, run once per test session from a clean copy.
+
+    Under pytest-xdist the workers share one run: the first to need it runs it under a file lock
+    in the session's common temporary folder, the others wait and read it (tests only read it).
+    """
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        root = root.parent
+    shared = root / "tiny-shared"
+    wd, done = shared / "wf", shared / "done"
+    with FileLock(str(root / "tiny-shared.lock")):
+        if not done.exists():
+            shutil.rmtree(shared, ignore_errors=True)  # a failed earlier attempt
+            workflow_copy(wd)
+            run_snakemake(wd, "--configfile", "tests/configs/tiny.yaml")
+            done.touch()
     return wd
