@@ -429,12 +429,8 @@ def optional_args(input: Any, **options: str) -> str:
 
 
 def attribute_inputs(config: dict[str, Any], ds: str, model: str) -> dict[str, Any]:
-    """Return the model, tiles and splits an attribution job reads, and the genome when any."""
-    return {
-        k: v
-        for k, v in ism_inputs(config, ds, model).items()
-        if k in ("model", "tiles", "splits", "genome")
-    }
+    """Return what an attribution job reads: ISM's inputs (the logos shade the same sites)."""
+    return ism_inputs(config, ds, model)
 
 
 def attribute_settings(config: dict[str, Any]) -> dict[str, Any]:

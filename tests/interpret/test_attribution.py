@@ -351,3 +351,43 @@ def test_region_scores_average_the_windows_by_hand(layout):
         want.append(np.mean(vals))
     assert np.allclose(table["score"], want)
     assert table["n_windows"].tolist() == [min(i // 5 + 1, 3, (29 - i) // 5 + 1) for i in range(30)]
+
+
+def test_logos_shade_the_sites_of_each_region(tmp_path):
+    """Sites overlapping a region, in region coordinates clipped to it; the command draws them."""
+    from mpralens.plots.interpret import site_spans
+
+    sites = pd.DataFrame(
+        {
+            "chrom": ["chr1", "chr1", "chr1", "chr2"],
+            "start": [95, 110, 140, 100],
+            "end": [105, 118, 160, 108],
+            "name": ["GATA1", "SP1", "HNF4A", "REST"],
+        }
+    )
+    # Region chr1:100-145: the first site is clipped on the left, the third on the right.
+    assert site_spans(sites, "chr1", 100, 45) == [
+        (0, 5, "GATA1"),
+        (10, 18, "SP1"),
+        (40, 45, "HNF4A"),
+    ]
+    assert site_spans(sites, "chr3", 100, 45) == [] and site_spans(None, "chr1", 0, 9) == []
+
+    ckpt, _ = paggi_checkpoint(tmp_path)
+    rng = np.random.default_rng(1)
+    fa = tmp_path / "s.fa"
+    fa.write_text("".join(f">s{i}\n{''.join(rng.choice(list('ACGT'), 20))}\n" for i in range(2)))
+    bed = tmp_path / "sites.bed"
+    bed.write_text("s1\t4\t10\tGATA1\n")
+    common = ["attribute", "--model", ckpt, "--method", "saliency", "--sequences", fa]
+    outs = ["--out-tracks", tmp_path / "tracks", "--out-figure", tmp_path / "logos.png"]
+    proc = run_cli(*common, "--out-tsv", tmp_path / "a.tsv", *outs, "--sites", bed)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "logos.png").stat().st_size > 5_000
+    # A sites file that is not intervals fails before anything is written.
+    bad = tmp_path / "bad.bed"
+    bad.write_text("s1\tfour\t10\n")
+    outs2 = ["--out-tracks", tmp_path / "t2", "--out-figure", tmp_path / "l2.png"]
+    proc = run_cli(*common, "--out-tsv", tmp_path / "b.tsv", *outs2, "--sites", bad)
+    assert proc.returncode == 2 and "bad.bed" in proc.stderr
+    assert not (tmp_path / "b.tsv").exists() and not (tmp_path / "t2").exists()

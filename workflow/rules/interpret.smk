@@ -19,7 +19,7 @@ rule attribute:
             subcategory="{ds} {ism_model}",
         ),
     params:
-        args=lambda w, input: wf.optional_args(input, genome="--genome"),
+        args=lambda w, input: wf.optional_args(input, genome="--genome", sites="--sites"),
         settings=wf.settings_json(wf.attribute_settings(CONFIG)),
     log:
         "logs/{ds}/attribute_{ism_model}_{method}.log",

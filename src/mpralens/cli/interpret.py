@@ -15,6 +15,7 @@ from mpralens.cli._args import command, named_values
 from mpralens.config.settings import InterpretRun
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
 from mpralens.io.errors import InputError
+from mpralens.io.intervals import read_site_files
 from mpralens.io.tables import write_tsv
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ def _add_attribute(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-tsv", required=True, type=Path, help="per-base scores (ISM's columns)")
     p.add_argument("--out-tracks", type=Path, help="folder of <task>.bw (with --out-figure)")
     p.add_argument("--out-figure", type=Path, help="sequence logos of the top regions")
+    p.add_argument(
+        "--sites", type=Path, nargs="+", help="BED files or truth sites TSV to shade in the logos"
+    )
     p.add_argument("--out-timing", type=Path, help="JSON: regions, seconds, seconds per region")
 
 
@@ -65,6 +69,7 @@ def attribute_cmd(args: argparse.Namespace, settings: InterpretRun) -> None:
     if args.out_tracks is not None:
         folder = Folder(args.out_tracks, "attribute")
         check_folder(folder)
+    sites = read_site_files(args.sites)  # before any scoring, so that a bad file fails first
     options = {
         "correction": settings.correction,
         "ig_steps": settings.ig_steps,
@@ -134,7 +139,14 @@ def attribute_cmd(args: argparse.Namespace, settings: InterpretRun) -> None:
             genome = args.genome if args.tiles is not None else None
             write_bigwigs(written, chrom_sizes(genome, written), tracks)
             sequences = {c.region_id: c.ext[c.offset : c.offset + c.length] for c in contexts}
-            plot_logos(written, sequences, figure, top=settings.top_regions, title=args.method)
+            plot_logos(
+                written,
+                sequences,
+                figure,
+                top=settings.top_regions,
+                title=args.method,
+                sites=sites,
+            )
 
 
 def _sequence_attributor(args: argparse.Namespace, options: dict) -> Any:

@@ -13,6 +13,7 @@ import pandas as pd
 from mpralens.cli._args import command
 from mpralens.config.settings import ISMSettings
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
+from mpralens.io.intervals import read_site_files
 from mpralens.io.tables import write_tsv
 
 log = logging.getLogger(__name__)
@@ -23,13 +24,6 @@ def _add_figure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--sites", type=Path, nargs="+", help="BED files or truth sites TSV to mark in the figure"
     )
-
-
-def _read_sites(args: argparse.Namespace) -> pd.DataFrame | None:
-    """Read the ``--sites`` intervals (before any scoring, so that a bad file fails first)."""
-    from mpralens.io.intervals import read_intervals
-
-    return pd.concat([read_intervals(s) for s in args.sites]) if args.sites else None
 
 
 def _add_ism(p: argparse.ArgumentParser) -> None:
@@ -129,7 +123,7 @@ def ism_cmd(args: argparse.Namespace, settings: ISMSettings) -> None:
     )
     scheme = window_scheme(scorer.window_length, settings.stride, regions, args.genome)
     regions = chunk_of(regions, args.chunk, settings.chunks)
-    sites = _read_sites(args)
+    sites = read_site_files(args.sites)
     contexts = build_contexts(
         regions,
         scheme,
@@ -175,7 +169,7 @@ def _add_merge(p: argparse.ArgumentParser) -> None:
 def ism_merge_cmd(args: argparse.Namespace, settings: ISMSettings) -> None:
     """Concatenate chunk tables (in chunk order) and write the per-data-set outputs."""
     tracks_folder = _tracks_folder(args)
-    sites = _read_sites(args)
+    sites = read_site_files(args.sites)
     table = pd.concat([pd.read_csv(p, sep="\t") for p in args.scores], ignore_index=True)
     _write_ism_outputs(table, args, settings, sites, tracks_folder)
 

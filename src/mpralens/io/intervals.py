@@ -51,3 +51,8 @@ def read_intervals(path: str | PathLike[str]) -> pd.DataFrame:
             "name": df["3"].astype(str) if "3" in df.columns else "",
         }
     )
+
+
+def read_site_files(paths: list[str | PathLike[str]] | None) -> pd.DataFrame | None:
+    """Read and stack :func:`read_intervals` of every file; None when no file is given."""
+    return pd.concat([read_intervals(p) for p in paths]) if paths else None

@@ -10,6 +10,24 @@ import pandas as pd
 from mpralens.plots.style import pyplot
 
 
+def site_spans(
+    sites: pd.DataFrame | None, chrom: str, start: int, length: int
+) -> list[tuple[int, int, str]]:
+    """Return the sites overlapping ``chrom:start-(start + length)`` in region coordinates.
+
+    ``sites`` has columns ``chrom, start, end, name``; each is ``(first, last + 1, name)``,
+    clipped to the region.
+    """
+    if sites is None:
+        return []
+    end = start + length
+    s = sites[(sites["chrom"] == chrom) & (sites["end"] > start) & (sites["start"] < end)]
+    return [
+        (max(int(a) - start, 0), min(int(b) - start, length), str(n))
+        for a, b, n in zip(s["start"], s["end"], s["name"], strict=True)
+    ]
+
+
 def plot_logos(
     table: pd.DataFrame,
     sequences: dict[str, str],
@@ -17,11 +35,13 @@ def plot_logos(
     *,
     top: int = 6,
     title: str = "",
+    sites: pd.DataFrame | None = None,
 ) -> list[str]:
     """Logos (logomaker) of the ``top`` regions with the largest mean |score|, first task.
 
     Each base's letter is drawn with height equal to its per-base score (below the axis when
-    negative). Returns the plotted region IDs.
+    negative). ``sites`` (the simulator's planted sites or TF-site BEDs) are shaded and named.
+    Returns the plotted region IDs.
     """
     import logomaker
 
@@ -40,9 +60,20 @@ def plot_logos(
         for i, (b, s) in enumerate(zip(seq, score, strict=False)):
             if b in "ACGT":
                 mat.loc[i, b] = s
+        lo = int(r["pos"].min())
+        for first, end, name in site_spans(sites, str(r["chrom"].iloc[0]), lo, len(seq)):
+            ax.axvspan(first - 0.5, end - 0.5, color="0.88", lw=0, zorder=0)
+            ax.text(
+                (first + end - 1) / 2,
+                1.0,
+                name,
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+                fontsize=6,
+            )
         logomaker.Logo(mat, ax=ax, color_scheme="classic", baseline_width=0.3)
         ax.set_ylabel("score", fontsize=7)
-        lo = int(r["pos"].min())
         ax.set_title(
             f"{rid} ({r['chrom'].iloc[0]}:{lo}-{lo + len(seq)}, {task})", fontsize=8, loc="left"
         )
