@@ -391,3 +391,50 @@ def test_logos_shade_the_sites_of_each_region(tmp_path):
     proc = run_cli(*common, "--out-tsv", tmp_path / "b.tsv", *outs2, "--sites", bad)
     assert proc.returncode == 2 and "bad.bed" in proc.stderr
     assert not (tmp_path / "b.tsv").exists() and not (tmp_path / "t2").exists()
+
+
+@pytest.mark.parametrize("method", ["ism", "gradxinput"])
+def test_ensemble_attribution_writes_mean_and_interval_of_the_members(tmp_path, method):
+    """An ensemble checkpoint is attributed member by member: mean and 95% interval columns."""
+    from mpralens.interpret.run import EnsembleAttributor, attribution_table, load_attributor
+    from mpralens.interpret.run import read_sequences
+    from mpralens.models.cnn.architectures import build_architecture
+    from mpralens.models.cnn.module import ensemble_summary
+
+    kwargs = {"filters": 4, "widths": [5, 3], "pool": 4}
+    spec = {
+        "arch": "paggi",
+        "arch_kwargs": kwargs,
+        "tasks": ["a", "b"],
+        "input_length": 20,
+        "tile_length": 20,
+        "layout": "tile",
+        "frame_length": 40,
+    }
+    nets = []
+    for seed in (1, 2, 3):
+        torch.manual_seed(seed)
+        nets.append(build_architecture("paggi", n_tasks=2, input_length=20, **kwargs).eval())
+    state = {f"members.{i}.{k}": v for i, n in enumerate(nets) for k, v in n.state_dict().items()}
+    ens = tmp_path / "ens.ckpt"
+    torch.save({"mpralens": {**spec, "ensemble": 3}, "state_dict": state}, ens)
+    rng = np.random.default_rng(0)
+    fa = tmp_path / "s.fa"
+    fa.write_text("".join(f">s{i}\n{''.join(rng.choice(list('ACGT'), 20))}\n" for i in range(3)))
+    contexts = read_sequences(fa, length=20)
+    opts = {"correction": False}
+    attributor = load_attributor(ens, method, window_length=20, options=opts)
+    assert isinstance(attributor, EnsembleAttributor) and len(attributor.members) == 3
+    table = attribution_table(attributor, contexts, progress=False)
+    # Each member alone, from a single-network checkpoint of its weights.
+    singles = []
+    for i, net in enumerate(nets):
+        path = tmp_path / f"m{i}.ckpt"
+        save_checkpoint(path, net, spec)
+        one = load_attributor(path, method, window_length=20, options=dict(opts))
+        singles.append(attribution_table(one, contexts, progress=False)["score"].to_numpy())
+    want = ensemble_summary(np.stack(singles))
+    np.testing.assert_allclose(table["score"], want["mean"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(table["score_lo"], want["lo"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(table["score_hi"], want["hi"], rtol=1e-6, atol=1e-9)
+    assert (table["score_lo"] < table["score_hi"]).mean() > 0.9  # the members disagree

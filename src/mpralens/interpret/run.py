@@ -129,6 +129,29 @@ class CNNAttributor:
         return [scores[bounds[i] : bounds[i + 1]] for i in range(len(contexts))]
 
 
+class EnsembleAttributor:
+    """Each member of a CNN ensemble attributed on its own (one attributor each).
+
+    :func:`attribution_table` writes the members' mean and their 95% interval
+    (:func:`mpralens.models.cnn.module.ensemble_summary`), as ISM does for ensembles.
+    """
+
+    def __init__(self, members: list[Any]) -> None:
+        self.members = members
+        self.tasks = members[0].tasks
+        self.window_length = members[0].window_length
+        self.frame_length = members[0].frame_length
+
+    def member_scores(self, contexts: list[RegionContext]) -> list[list[np.ndarray]]:
+        """Every member's :meth:`batch_scores` of ``contexts`` (member-major)."""
+        return [m.batch_scores(contexts) for m in self.members]
+
+    def batch_scores(self, contexts: list[RegionContext]) -> list[np.ndarray]:
+        """The members' mean per-window scores (the ensemble's map)."""
+        per = self.member_scores(contexts)
+        return [np.mean([p[i] for p in per], axis=0) for i in range(len(contexts))]
+
+
 def load_attributor(
     model: str | PathLike[str],
     method: str,
@@ -152,7 +175,12 @@ def load_attributor(
     if method == "ism":
         from mpralens.ism.run import load_scorer
 
-        return ISMAttributor(load_scorer(model, window_length=window_length, batch_size=batch_size))
+        from mpralens.ism.scoring import EnsembleScorer
+
+        scorer = load_scorer(model, window_length=window_length, batch_size=batch_size)
+        if isinstance(scorer, EnsembleScorer):
+            return EnsembleAttributor([ISMAttributor(m) for m in scorer.scorers])
+        return ISMAttributor(scorer)
     if str(model).endswith(".npz"):
         from mpralens.models.kmer import load_kmer_model
 
@@ -177,6 +205,13 @@ def load_attributor(
             key="interpret.methods",
         )
     check_method(method, spec)
+    from mpralens.models.cnn.module import members_of
+
+    members = members_of(net)
+    if len(members) > 1:
+        return EnsembleAttributor(
+            [CNNAttributor(m, spec, method, **dict(options or {})) for m in members]
+        )
     return CNNAttributor(net, spec, method, **(options or {}))
 
 
@@ -191,11 +226,15 @@ def attribution_table(
     """Per-base scores of every region and task (ISM's long table, same order).
 
     Regions are scored in groups of about ``windows_per_batch`` windows; a progress bar goes to
-    stderr.
+    stderr. For an :class:`EnsembleAttributor`, ``score`` is the members' mean and ``score_lo``,
+    ``score_hi`` their 95% interval.
     """
     from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs installed (types-tqdm)
 
+    from mpralens.models.cnn.module import ensemble_summary
+
     parts = []
+    intervals: list[tuple[np.ndarray, np.ndarray]] = []
     bar = tqdm(total=len(contexts), desc=desc, unit="region", disable=not progress, mininterval=5)
     i = 0
     while i < len(contexts):
@@ -207,14 +246,25 @@ def attribution_table(
             group.append(contexts[i])
             n += len(contexts[i].window_starts)
             i += 1
-        for c, scores in zip(group, attributor.batch_scores(group), strict=True):
+        if isinstance(attributor, EnsembleAttributor):
+            per = attributor.member_scores(group)
+            member_maps = [[p[j] for p in per] for j in range(len(group))]
+        else:
+            member_maps = [[s] for s in attributor.batch_scores(group)]
+        for c, maps in zip(group, member_maps, strict=True):
             if len(c.window_starts) == 0:
                 log.warning("region %s has no usable window; its bases are not scored", c.region_id)
-            mean, count = average_windows(c, scores)
-            parts.append((c, mean, count))
+            averaged = [average_windows(c, m) for m in maps]
+            count = averaged[0][1]
+            if len(maps) == 1:
+                parts.append((c, averaged[0][0], count))
+                continue
+            summary = ensemble_summary(np.stack([a for a, _ in averaged]))
+            parts.append((c, summary["mean"], count))
+            intervals.append((summary["lo"].reshape(-1), summary["hi"].reshape(-1)))
         bar.update(len(group))
     bar.close()
-    return long_table(parts, list(attributor.tasks))
+    return long_table(parts, list(attributor.tasks), intervals)
 
 
 def read_sequences(
