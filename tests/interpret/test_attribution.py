@@ -396,8 +396,12 @@ def test_logos_shade_the_sites_of_each_region(tmp_path):
 @pytest.mark.parametrize("method", ["ism", "gradxinput"])
 def test_ensemble_attribution_writes_mean_and_interval_of_the_members(tmp_path, method):
     """An ensemble checkpoint is attributed member by member: mean and 95% interval columns."""
-    from mpralens.interpret.run import EnsembleAttributor, attribution_table, load_attributor
-    from mpralens.interpret.run import read_sequences
+    from mpralens.interpret.run import (
+        EnsembleAttributor,
+        attribution_table,
+        load_attributor,
+        read_sequences,
+    )
     from mpralens.models.cnn.architectures import build_architecture
     from mpralens.models.cnn.module import ensemble_summary
 

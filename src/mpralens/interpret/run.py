@@ -147,7 +147,7 @@ class EnsembleAttributor:
         return [m.batch_scores(contexts) for m in self.members]
 
     def batch_scores(self, contexts: list[RegionContext]) -> list[np.ndarray]:
-        """The members' mean per-window scores (the ensemble's map)."""
+        """Return the members' mean per-window scores (the ensemble's map)."""
         per = self.member_scores(contexts)
         return [np.mean([p[i] for p in per], axis=0) for i in range(len(contexts))]
 
@@ -174,7 +174,6 @@ def load_attributor(
         )
     if method == "ism":
         from mpralens.ism.run import load_scorer
-
         from mpralens.ism.scoring import EnsembleScorer
 
         scorer = load_scorer(model, window_length=window_length, batch_size=batch_size)
