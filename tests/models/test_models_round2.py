@@ -328,3 +328,32 @@ def test_predict_with_an_ensemble_checkpoint_is_the_members_mean(tmp_path):
     with torch.no_grad():
         expected = (nets[0](x) + nets[1](x)).numpy() / 2
     np.testing.assert_allclose(out[TASKS].to_numpy(), expected, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_ensemble_through_the_workflow_gives_intervals_downstream(tmp_path):
+    """models.cnn.ensemble: 2 through Snakemake: training, ISM and attribution of the ensemble
+    each write the members' mean and a 95% interval."""
+    from tests.conftest import run_snakemake, workflow_copy
+
+    wd = workflow_copy(tmp_path / "wf")
+    overrides = (
+        "models={cnn: {ensemble: 2, max_epochs: 1, arch_kwargs: {filters: 8}}}",
+        "ism={models: [cnn], max_regions: 2}",
+        "interpret={methods: [saliency], max_regions: 2}",
+    )
+    targets = [
+        "results/tiny/models/cnn/predictions.tsv.gz",
+        "results/tiny/ism/cnn/scores.tsv.gz",
+        "results/tiny/interpret/cnn/saliency/scores.tsv.gz",
+    ]
+    run_snakemake(wd, *targets, "--configfile", "tests/configs/tiny.yaml", "--config", *overrides)
+    res = wd / "results" / "tiny"
+    for table in ("ism/cnn/scores.tsv.gz", "interpret/cnn/saliency/scores.tsv.gz"):
+        t = pd.read_csv(res / table, sep="\t")
+        assert {"score_lo", "score_hi"} <= set(t.columns), table
+        assert (t["score_lo"] <= t["score"]).all() and (t["score"] <= t["score_hi"]).all()
+        assert t["region_id"].nunique() == 2
+    preds = pd.read_csv(res / "models" / "cnn" / "predictions.tsv.gz", sep="\t")
+    assert {"prediction_sd", "prediction_lo", "prediction_hi"} <= set(preds.columns)
+    assert (preds["prediction_sd"] > 0).mean() > 0.9  # two seeds disagree
