@@ -55,6 +55,23 @@ _MODISCO = (
 )
 
 
+def _add_targets(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--motifs",
+        type=Path,
+        help="compare with the motifs of this MEME or JASPAR file instead of JASPAR 2024 CORE "
+        "vertebrates",
+    )
+
+
+def _targets(path: Path | None) -> list | None:
+    if path is None:
+        return None
+    from mpralens.io.motifs import read_motifs
+
+    return read_motifs(path)
+
+
 def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, type=Path, help="CNN checkpoint (.ckpt)")
     p.add_argument("--tiles", required=True, type=Path, help="results/<ds>/tiles.tsv.gz")
@@ -62,6 +79,7 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-tsv", required=True, type=Path, help="filters.tsv")
     p.add_argument("--out-meme", required=True, type=Path, help="the filters' PFMs (MEME format)")
     p.add_argument("--out-matches", type=Path, help="every Tomtom match (TSV)")
+    _add_targets(p)
     p.add_argument("--out-figure", type=Path, help="logo grid of the filters")
 
 
@@ -79,6 +97,7 @@ def filters_cmd(args: argparse.Namespace, settings: MotifSettings) -> None:
     from mpralens.io.motifs import write_meme
 
     net, _ = load_cnn(args.model)
+    targets = _targets(args.motifs)
     tiles = _read_tiles(args.tiles)
     ids = _split_ids(args.splits, settings.regions, "tile_id")
     if ids is not None:
@@ -92,7 +111,7 @@ def filters_cmd(args: argparse.Namespace, settings: MotifSettings) -> None:
         pseudocount=settings.pseudocount,
         name=str(args.model),
     )
-    table, matches = filter_table(motifs, n_sites, q_cutoff=settings.q_cutoff)
+    table, matches = filter_table(motifs, n_sites, q_cutoff=settings.q_cutoff, targets=targets)
     outputs: list = [args.out_tsv, args.out_meme]
     if args.out_matches is not None:
         outputs.append(args.out_matches)
@@ -143,6 +162,7 @@ def _add_patterns(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-tsv", required=True, type=Path, help="patterns.tsv")
     p.add_argument("--out-meme", required=True, type=Path, help="the patterns' PFMs (MEME format)")
     p.add_argument("--out-figure", type=Path, help="logos of the patterns")
+    _add_targets(p)
 
 
 @command(
@@ -165,6 +185,7 @@ def patterns_cmd(args: argparse.Namespace, settings: MotifSettings) -> None:
     from mpralens.ism.windows import region_table
 
     scores = named_values(args.scores, option="--scores", form="METHOD=TSV")
+    targets = _targets(args.motifs)
     grading = None
     if args.grading is not None:
         if not args.grading.is_file():
@@ -193,7 +214,9 @@ def patterns_cmd(args: argparse.Namespace, settings: MotifSettings) -> None:
             found = find_patterns(one_hot, s, settings, task=task, source=source)
             log.info("%s %s: %d patterns", source, task, len(found))
             patterns += found
-    out, _ = pattern_table(patterns, q_cutoff=settings.q_cutoff, planted=args.planted)
+    out, _ = pattern_table(
+        patterns, q_cutoff=settings.q_cutoff, planted=args.planted, targets=targets
+    )
     outputs: list = [args.out_tsv, args.out_meme]
     if args.out_figure is not None:
         outputs.append(args.out_figure)

@@ -186,17 +186,24 @@ def filter_motifs(
 
 
 def filter_table(
-    motifs: list[Motif], n_sites: np.ndarray, *, q_cutoff: float = 0.05
+    motifs: list[Motif],
+    n_sites: np.ndarray,
+    *,
+    q_cutoff: float = 0.05,
+    targets: list[Motif] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``filters.tsv`` (:data:`FILTER_COLUMNS`) and every Tomtom match of the filters with sites.
+    """Return ``filters.tsv`` (:data:`FILTER_COLUMNS`) and every Tomtom match of the filters.
 
-    Filters without a site get no match (empty names, NaN q-value).
+    Matches are against ``targets`` (default JASPAR 2024 CORE vertebrates). Filters without a
+    site get no match (empty names, NaN q-value).
     """
     from mpralens.interpret.tomtom import match, summarise
 
     names = [m.motif_id for m in motifs]
     with_sites = [m for m, n in zip(motifs, n_sites, strict=True) if n > 0]
-    matches = match([m.probs for m in with_sites], [m.motif_id for m in with_sites])
+    matches = match(
+        [m.probs for m in with_sites], [m.motif_id for m in with_sites], targets=targets
+    )
     summary = summarise(matches, names, q_cutoff)
     table = pd.DataFrame(
         {

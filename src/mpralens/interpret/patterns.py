@@ -120,29 +120,27 @@ def find_patterns(
 
     if len(one_hot) == 0 or not np.any(scores):
         return []
-    hyp = one_hot * scores[:, :, None]
-    try:
-        pos, neg = TFMoDISco(
-            one_hot=one_hot.astype(np.float32),
-            hypothetical_contribs=hyp.astype(np.float32),
-            sliding_window_size=settings.window_size,
-            flank_size=settings.flank_size,
-            min_metacluster_size=settings.min_metacluster_size,
-            max_seqlets_per_metacluster=settings.max_seqlets,
-            target_seqlet_fdr=settings.target_seqlet_fdr,
-            n_leiden_runs=settings.n_leiden_runs,
-            final_min_cluster_size=settings.final_min_cluster_size,
-            trim_to_window_size=max(settings.window_size + 2 * settings.flank_size, 10),
-            initial_flank_to_add=settings.flank_size,
+    need = settings.window_size + 2 * settings.flank_size
+    if one_hot.shape[1] < need:
+        raise InputError(
+            f"the regions ({one_hot.shape[1]} bp) are shorter than TF-MoDISco's seqlet "
+            f"({settings.window_size} bp window + 2 x {settings.flank_size} bp flanks = {need} bp)",
+            key="motifs.window_size",
         )
-    except ValueError as exc:
-        if one_hot.shape[1] < settings.window_size + 2 * settings.flank_size:
-            raise InputError(
-                f"the regions ({one_hot.shape[1]} bp) are shorter than TF-MoDISco's window "
-                f"({settings.window_size} bp + 2 x {settings.flank_size} bp flanks)",
-                key="motifs.window_size",
-            ) from exc
-        raise
+    hyp = one_hot * scores[:, :, None]
+    pos, neg = TFMoDISco(
+        one_hot=one_hot.astype(np.float32),
+        hypothetical_contribs=hyp.astype(np.float32),
+        sliding_window_size=settings.window_size,
+        flank_size=settings.flank_size,
+        min_metacluster_size=settings.min_metacluster_size,
+        max_seqlets_per_metacluster=settings.max_seqlets,
+        target_seqlet_fdr=settings.target_seqlet_fdr,
+        n_leiden_runs=settings.n_leiden_runs,
+        final_min_cluster_size=settings.final_min_cluster_size,
+        trim_to_window_size=max(need, 10),
+        initial_flank_to_add=settings.flank_size,
+    )
     out = []
     for sign, patterns in (("pos", pos), ("neg", neg)):
         for k, p in enumerate(patterns or []):
@@ -160,13 +158,21 @@ def catalog_targets() -> dict[str, str]:
 
 
 def pattern_table(
-    patterns: list[Pattern], *, q_cutoff: float = 0.05, planted: bool = False
+    patterns: list[Pattern],
+    *,
+    q_cutoff: float = 0.05,
+    planted: bool = False,
+    targets: list[Motif] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``patterns.tsv`` (:data:`PATTERN_COLUMNS`) and every Tomtom match (JASPAR)."""
+    """Return ``patterns.tsv`` (:data:`PATTERN_COLUMNS`) and every Tomtom match.
+
+    Matches are against ``targets`` (default JASPAR 2024 CORE vertebrates); ``planted_factor``
+    always against the simulator's catalogue (JASPAR 2024 matrices).
+    """
     from mpralens.interpret.tomtom import match, summarise
 
     names = [p.motif.motif_id for p in patterns]
-    matches = match([p.motif.probs for p in patterns], names)
+    matches = match([p.motif.probs for p in patterns], names, targets=targets)
     summary = summarise(matches, names, q_cutoff)
     planted_factor = [""] * len(patterns)
     if planted and patterns:
