@@ -59,6 +59,7 @@ def check_config(config: dict[str, Any]) -> None:
     check_biophysics(config)
     check_validation_split(config)
     check_interpret(config)
+    check_motifs(config)
     if not config["datasets"] and not config["biophysics"]["fits"]:
         raise InputError("nothing to run; add a data set under 'datasets'", key="datasets")
     for name, ds in config["datasets"].items():
@@ -546,6 +547,97 @@ def fits_of_restart(config: dict[str, Any], model: str) -> int:
     return fits_per_restart(spec, config["biophysics"]["fit"]["interaction_grid"])
 
 
+def motif_sources(config: dict[str, Any], ds: str, model: str) -> dict[str, str]:
+    """Attribution maps the patterns rule can read for ``model``: ``{method: scores table}``.
+
+    Every method of ``interpret.methods`` (when the model is in ``interpret.models``), and ISM's
+    own maps (the ISM stage, same columns) when ``ism`` is not among them and the model is in
+    ``ism.models``.
+    """
+    out = {}
+    if model in config["interpret"]["models"]:
+        folder = interpret_folder(ds, model)
+        out = {m: f"{folder}/{m}/scores.tsv.gz" for m in config["interpret"]["methods"]}
+    if "ism" not in out and model in config["ism"]["models"]:
+        out["ism"] = f"results/{ds}/ism/{model}/scores.tsv.gz"
+    return out
+
+
+def motif_outputs(config: dict[str, Any], ds: str) -> list[str]:
+    """Return ``filters.tsv`` of each CNN and ``patterns.tsv`` of each model to interpret.
+
+    Only when ``motifs.enabled``; patterns only where attribution maps exist.
+    """
+    if not config["motifs"]["enabled"]:
+        return []
+    out = []
+    for m in config["interpret"]["models"]:
+        if m == "cnn":
+            out.append(f"{interpret_folder(ds, m)}/filters.tsv")
+        if motif_sources(config, ds, m):
+            out.append(f"{interpret_folder(ds, m)}/patterns.tsv")
+    return out
+
+
+def filters_inputs(config: dict[str, Any], ds: str, model: str) -> dict[str, Any]:
+    """Return the CNN checkpoint, tiles and splits the filters rule reads."""
+    return {
+        k: v for k, v in ism_inputs(config, ds, model).items() if k in ("model", "tiles", "splits")
+    }
+
+
+def patterns_inputs(config: dict[str, Any], ds: str, model: str) -> dict[str, Any]:
+    """Every source's maps, the tiles and splits, and the attribution grading when there is one."""
+    inputs: dict[str, Any] = {
+        "scores": list(motif_sources(config, ds, model).values()),
+        "tiles": f"results/{ds}/tiles.tsv.gz",
+        "splits": f"results/{ds}/splits.tsv",
+    }
+    if (
+        config["interpret"]["methods"]
+        and model in config["interpret"]["models"]
+        and simulated(config, ds)
+    ):
+        inputs["grading"] = f"{interpret_folder(ds, model)}/attribution_grading.tsv"
+    return inputs
+
+
+def patterns_args(config: dict[str, Any], ds: str, model: str, input: Any) -> str:
+    """``--scores METHOD=TSV ...``, ``--grading`` when given, ``--planted`` on simulated data."""
+    sources = motif_sources(config, ds, model)
+    scores = [shlex.quote(f"{m}={p}") for m, p in zip(sources, input.scores, strict=True)]
+    args = [f"--scores {' '.join(scores)}"]
+    if "grading" in input.keys():
+        args.append(f"--grading {shlex.quote(str(input.grading))}")
+    if simulated(config, ds):
+        args.append("--planted")
+    return " ".join(args)
+
+
+def check_motifs(config: dict[str, Any]) -> None:
+    """Each source named in ``motifs.sources`` has maps for every model that finds patterns."""
+    if not config["motifs"]["enabled"]:
+        return
+    for m in config["interpret"]["models"]:
+        available = motif_sources(config, "_", m)  # the same methods for every data set
+        if not available:
+            continue
+        for s in config["motifs"]["sources"]:
+            if s != "best" and s not in available:
+                raise InputError(
+                    f"motifs.sources names {s!r} but the {m} model has no {s} maps (add it to "
+                    f"interpret.methods; available: {', '.join(available)})",
+                    key="motifs.sources",
+                )
+        best = config["motifs"]["best_method"]
+        if best is not None and best not in available:
+            raise InputError(
+                f"motifs.best_method {best!r} has no maps for the {m} model (available: "
+                f"{', '.join(available)})",
+                key="motifs.best_method",
+            )
+
+
 # ----------------------------------------------------------------------------- deliverables
 
 
@@ -571,6 +663,7 @@ def all_outputs(config: dict[str, Any]) -> list[str]:
             ]
             if config["interpret"]["methods"] and simulated(config, ds):
                 out.append(f"{interpret_folder(ds, m)}/attribution_grading.tsv")
+        out += motif_outputs(config, ds)
     for ds in igvf_datasets(config):
         out += [
             f"results/{ds}/activity.tsv.gz",

@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         interpret,
         ism,
         models,
+        motifs,
         simulate,
     )
 

@@ -21,6 +21,7 @@ from mpralens.config import settings as s
 # Table name -> (settings class, key prefix).
 TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "top": (s.Config, ""),
+    "motifs": (s.MotifSettings, "motifs."),
     "biophysics": (s.BiophysicsSettings, "biophysics."),
     "dataset": (s.TiledDataset, ""),
     "simulate": (s.TiledSimulation, "datasets.<name>.simulate."),
@@ -29,7 +30,13 @@ TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "igvf-simulate": (s.IGVFSimulation, "datasets.<name>.simulate."),
 }
 # Sections documented in their own table (not expanded where they appear).
-OWN_TABLE = (s.BiophysicsSettings, s.TiledDataset, s.TiledSimulation, s.SortSeqSimulation)
+OWN_TABLE = (
+    s.MotifSettings,
+    s.BiophysicsSettings,
+    s.TiledDataset,
+    s.TiledSimulation,
+    s.SortSeqSimulation,
+)
 BEGIN = re.compile(r"<!-- keys: ([\w-]+) -->\n.*?<!-- end keys -->", re.S)
 
 

@@ -299,6 +299,93 @@ class InterpretSettings(Settings):
         return value
 
 
+class MotifSettings(Settings):
+    """First-layer filters and TF-MoDISco patterns as motifs, matched to JASPAR 2024 with Tomtom.
+
+    Filters: Koo & Ploenzke's activation-based alignment on the CNNs of ``interpret.models``;
+    patterns: TF-MoDISco on the attribution maps of every model there (docs/interpret.md).
+    """
+
+    enabled: bool = Field(
+        False,
+        description="Run the filters (CNNs of interpret.models) and patterns (every model of "
+        "interpret.models with attribution maps) rules.",
+    )
+    regions: Literal["all", "train", "valid", "test"] = Field(
+        "test", description="Tiles whose first-layer activations align the filters (a split's)."
+    )
+    max_tiles: int | None = Field(
+        None,
+        ge=1,
+        description="Align filters on at most this many tiles (the first in tile order); null = "
+        "no limit.",
+    )
+    activation_threshold: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="A filter's site is a window whose activation exceeds this fraction of the "
+        "filter's largest activation over the tiles (Koo & Ploenzke 2021: 0.5).",
+    )
+    pseudocount: float = Field(
+        0.5,
+        ge=0,
+        description="Added to each base count of a filter's or pattern's position frequency "
+        "matrix before normalising.",
+    )
+    q_cutoff: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="Tomtom q-value (Benjamini-Hochberg over the targets of a query) below which "
+        "a JASPAR matrix is a significant match.",
+    )
+    sources: list[str] = Field(
+        default_factory=lambda: ["best", "ism"],
+        description="Attribution maps MoDISco reads (methods of interpret.methods; `best` = the "
+        "method of highest mean AUROC in attribution_grading.tsv, else best_method; `ism` also "
+        "reads the ISM stage's maps).",
+    )
+    best_method: str | None = Field(
+        None,
+        description="The method `best` means when there is no grading (real data); null = the "
+        "first of interpret.methods.",
+    )
+    max_seqlets: int = Field(
+        2000,
+        ge=10,
+        description="TF-MoDISco: seqlets per metacluster (sign) at most.",
+    )
+    window_size: int = Field(
+        15, ge=5, description="TF-MoDISco: sliding window of seqlet calling (bp)."
+    )
+    flank_size: int = Field(5, ge=0, description="TF-MoDISco: flank added to each seqlet (bp).")
+    min_metacluster_size: int = Field(
+        20, ge=1, description="TF-MoDISco: fewest seqlets of one sign to cluster them."
+    )
+    final_min_cluster_size: int = Field(
+        10, ge=1, description="TF-MoDISco: fewest seqlets a reported pattern has."
+    )
+    target_seqlet_fdr: float = Field(
+        0.2, gt=0, lt=1, description="TF-MoDISco: FDR of seqlet calling against the null."
+    )
+    n_leiden_runs: int = Field(
+        10, ge=1, description="TF-MoDISco: Leiden clusterings (different seeds) kept the best of."
+    )
+    logo_columns: int = Field(4, ge=1, description="Logos per row of the logo grids.")
+
+    @field_validator("sources")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        allowed = {"best", *AttributionMethod.__args__}  # type: ignore[attr-defined]
+        bad = [v for v in value if v not in allowed]
+        if bad:
+            raise ValueError(f"unknown source {bad[0]!r}; expected best or a method")
+        if len(set(value)) != len(value):
+            raise ValueError(f"listed twice in {value}")
+        return value
+
+
 # ----------------------------------------------------------------------------- what commands take
 # A command that draws random numbers takes its section plus a seed; the workflow passes the
 # config's global ``seed`` (so the seed is one config key, not one per section).
@@ -781,6 +868,7 @@ class Config(Settings):
     ism: ISMSettings = Field(default_factory=ISMSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     interpret: InterpretSettings = Field(default_factory=InterpretSettings)
+    motifs: MotifSettings = Field(default_factory=MotifSettings)
     biophysics: BiophysicsSettings = Field(default_factory=BiophysicsSettings)
     igvf: IGVFSettings = Field(default_factory=IGVFSettings)
 
