@@ -255,3 +255,89 @@ def test_best_source_is_the_highest_mean_auroc():
     assert resolve_sources(["best", "ism"], ["ism"], None, None) == ["ism"]
     with pytest.raises(InputError, match="source 'saliency' has no attribution maps"):
         resolve_sources(["saliency"], ["ism"], None, None)
+
+
+class MaxPoolCNN(nn.Module):
+    """One convolution, ReLU, global max pooling, a linear head: any input length."""
+
+    def __init__(self, n_tasks: int, filters: int = 24, width: int = 13) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, filters, width)
+        self.act = nn.ReLU()
+        self.head = nn.Linear(filters, n_tasks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.act(self.conv(x)).amax(dim=2))
+
+
+@pytest.fixture(scope="module")
+def trained_on_truth(small_sim):
+    """A small CNN trained on the true tile activity of 240 of the 300 simulated regions."""
+    from mpralens.interpret.filters import one_hot_tiles
+    from mpralens.simulate.tiled import simulated_paths
+
+    paths = simulated_paths(str(small_sim))
+    seqs = pd.read_csv(paths["sequences"], sep="\t", header=None, names=["tile_id", "sequence"])
+    truth = pd.read_parquet(paths["truth_tile_activity"]).merge(seqs, on="tile_id")
+    tasks = [c for c in truth.columns if c not in ("tile_id", "region_id", "tile_pos", "sequence")]
+    regions = sorted(truth["region_id"].unique())
+    held_out = set(regions[-60:])
+    train = truth[~truth["region_id"].isin(held_out) & (truth["tile_pos"] % 3 == 0)]
+    torch.manual_seed(0)
+    net = MaxPoolCNN(len(tasks))
+    x = one_hot_tiles(list(train["sequence"]))
+    y = torch.tensor(train[tasks].to_numpy(), dtype=torch.float32)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    for _ in range(5):
+        perm = torch.randperm(len(x))
+        for i in range(0, len(x), 128):
+            idx = perm[i : i + 128]
+            opt.zero_grad()
+            ((net(x[idx]) - y[idx]) ** 2).mean().backward()
+            opt.step()
+    net.eval()
+    test = truth[truth["region_id"].isin(held_out)]
+    return net, tasks, test
+
+
+def strongest_factor() -> str:
+    """The planted factor with the largest summed |effect| over the tasks (REST, a repressor)."""
+    from mpralens.simulate.catalog import CATALOG
+
+    return max(CATALOG, key=lambda f: sum(abs(v) for v in f.effect.values())).name
+
+
+@pytest.mark.slow
+def test_strongest_planted_factor_is_a_filter_and_a_modisco_pattern(trained_on_truth):
+    from mpralens.config.settings import MotifSettings
+    from mpralens.interpret.filters import filter_table, one_hot_tiles
+    from mpralens.interpret.methods import attribute, observed
+    from mpralens.interpret.patterns import catalog_targets, find_patterns, pattern_table
+
+    net, tasks, test = trained_on_truth
+    factor = strongest_factor()
+    matrix_id = {v: k for k, v in catalog_targets().items()}[factor]
+    motifs, n_sites = filter_motifs(net, list(test["sequence"]))
+    filters, _ = filter_table(motifs, n_sites, min_information_content=6.0)
+    matched = {i for s in filters["significant_matches"] for i in s.split(";") if i}
+    assert matrix_id in matched, filters
+    # Patterns: gradient x input on the held-out regions (the network takes any length); a
+    # region is its first tile plus the last 5 bp (the tile step) of each later tile.
+    regions = (
+        test.sort_values(["region_id", "tile_pos"])
+        .groupby("region_id", sort=True)["sequence"]
+        .agg(lambda s: s.iloc[0] + "".join(t[-5:] for t in s.iloc[1:]))
+        .reset_index()
+    )
+    assert (regions["sequence"].str.len() == 295).all()
+    x = one_hot_tiles(list(regions["sequence"]))
+    maps = attribute(net, x, "gradxinput", n_tasks=len(tasks), correction=True)
+    scores = np.nan_to_num(observed(maps, x.double().numpy()))
+    one_hot = x.numpy().transpose(0, 2, 1).astype(np.float64)
+    settings = MotifSettings(
+        max_seqlets=300, n_leiden_runs=2, min_metacluster_size=10, final_min_cluster_size=5
+    )
+    task = tasks[0]
+    patterns = find_patterns(one_hot, scores[:, 0, :], settings, task=task, source="gradxinput")
+    table, _ = pattern_table(patterns, planted=True, min_information_content=6.0)
+    assert factor in set(table["planted_factor"]), table

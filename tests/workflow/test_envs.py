@@ -85,6 +85,8 @@ def test_every_rule_has_a_family_environment():
         "fit_biophysical",
         "attribute",  # gradients and DeepSHAP of the CNN (issue 17)
         "score_alleles",  # predicts ref and alt elements with the CNN (issue 19)
+        "filters",  # first-layer CNN filters, Tomtom (memelite) (issue 18)
+        "patterns",  # TF-MoDISco (modisco-lite), Tomtom (issue 18)
     }
 
 

@@ -149,6 +149,46 @@ def test_attribution_maps_on_the_tiny_dag(tiny_run):
     check_tiny_attribution(tiny_run / "results" / "tiny")
 
 
+def check_tiny_motifs(tiny_run) -> None:
+    """Filters and TF-MoDISco patterns of the tiny DAG (tiny.yaml: motifs on, 16 filters)."""
+    from mpralens.interpret.filters import FILTER_COLUMNS
+    from mpralens.interpret.patterns import PATTERN_COLUMNS, catalog_targets
+    from mpralens.io.motifs import information_content, read_motifs
+
+    folder = tiny_run / "results" / "tiny" / "interpret" / "cnn"
+    filters = pd.read_csv(folder / "filters.tsv", sep="\t", keep_default_na=False)
+    assert list(filters.columns) == FILTER_COLUMNS
+    assert list(filters["filter"]) == [f"filter{i}" for i in range(16)]
+    assert (filters["n_sites"] > 0).any() and (filters["n_sites"] >= 0).all()
+    motifs = read_motifs(folder / "filters.meme")
+    assert [m.motif_id for m in motifs] == list(filters["filter"])
+    assert all(m.length == 11 for m in motifs)  # Paggi's first-layer width
+    np.testing.assert_allclose(
+        filters["information_content"], [information_content(m.probs) for m in motifs], atol=1e-3
+    )
+    # A filter matched (q < 0.05) has its best match first among its significant matches.
+    for r in filters.itertuples():
+        if r.significant_matches:
+            assert r.significant_matches.split(";")[0] == r.best_match_id
+            assert float(r.q_value) < 0.05 and r.information_content >= 6.0
+    patterns = pd.read_csv(folder / "patterns.tsv", sep="\t", keep_default_na=False)
+    assert list(patterns.columns) == PATTERN_COLUMNS
+    # Sources: the best-graded method and ISM (tiny.yaml grades ism and deepshap).
+    assert set(patterns["source"]) <= {"ism", "deepshap"}
+    assert set(patterns["planted_factor"]) <= {"", *catalog_targets().values()}
+    if len(patterns):
+        assert len(read_motifs(folder / "patterns.meme")) == len(patterns)
+    for fig in ("filters.png", "patterns.png"):
+        assert (folder / fig).stat().st_size > 5_000
+    for rule in ("filters_cnn", "patterns_cnn"):
+        assert (tiny_run / "benchmarks" / "tiny" / f"{rule}.tsv").exists()
+
+
+@pytest.mark.slow
+def test_motifs_on_the_tiny_dag(tiny_run):
+    check_tiny_motifs(tiny_run)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("task", "n_reps"), [("HepG2_SV40P", 3), ("K562_minP", 2)])
 def test_tiny_dag_unequal_replicates_by_hand(tiny_run, task, n_reps):

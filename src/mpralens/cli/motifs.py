@@ -111,7 +111,13 @@ def filters_cmd(args: argparse.Namespace, settings: MotifSettings) -> None:
         pseudocount=settings.pseudocount,
         name=str(args.model),
     )
-    table, matches = filter_table(motifs, n_sites, q_cutoff=settings.q_cutoff, targets=targets)
+    table, matches = filter_table(
+        motifs,
+        n_sites,
+        q_cutoff=settings.q_cutoff,
+        min_information_content=settings.min_information_content,
+        targets=targets,
+    )
     outputs: list = [args.out_tsv, args.out_meme]
     if args.out_matches is not None:
         outputs.append(args.out_matches)
@@ -215,7 +221,11 @@ def patterns_cmd(args: argparse.Namespace, settings: MotifSettings) -> None:
             log.info("%s %s: %d patterns", source, task, len(found))
             patterns += found
     out, _ = pattern_table(
-        patterns, q_cutoff=settings.q_cutoff, planted=args.planted, targets=targets
+        patterns,
+        q_cutoff=settings.q_cutoff,
+        min_information_content=settings.min_information_content,
+        planted=args.planted,
+        targets=targets,
     )
     outputs: list = [args.out_tsv, args.out_meme]
     if args.out_figure is not None:

@@ -340,6 +340,12 @@ class MotifSettings(Settings):
         description="Tomtom q-value (Benjamini-Hochberg over the targets of a query) below which "
         "a JASPAR matrix is a significant match.",
     )
+    min_information_content: float = Field(
+        6.0,
+        ge=0,
+        description="Filters and patterns whose matrix holds fewer bits are not compared with "
+        "JASPAR (near-uniform matrices get spurious Tomtom matches to long motifs such as CTCF).",
+    )
     sources: list[str] = Field(
         default_factory=lambda: ["best", "ism"],
         description="Attribution maps MoDISco reads (methods of interpret.methods; `best` = the "

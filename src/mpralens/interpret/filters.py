@@ -190,17 +190,23 @@ def filter_table(
     n_sites: np.ndarray,
     *,
     q_cutoff: float = 0.05,
+    min_information_content: float = 0.0,
     targets: list[Motif] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``filters.tsv`` (:data:`FILTER_COLUMNS`) and every Tomtom match of the filters.
 
     Matches are against ``targets`` (default JASPAR 2024 CORE vertebrates). Filters without a
-    site get no match (empty names, NaN q-value).
+    site, or whose PFM holds fewer than ``min_information_content`` bits, get no match (empty
+    names, NaN q-value).
     """
     from mpralens.interpret.tomtom import match, summarise
 
     names = [m.motif_id for m in motifs]
-    with_sites = [m for m, n in zip(motifs, n_sites, strict=True) if n > 0]
+    with_sites = [
+        m
+        for m, n in zip(motifs, n_sites, strict=True)
+        if n > 0 and information_content(m.probs) >= min_information_content
+    ]
     matches = match(
         [m.probs for m in with_sites], [m.motif_id for m in with_sites], targets=targets
     )

@@ -161,23 +161,31 @@ def pattern_table(
     patterns: list[Pattern],
     *,
     q_cutoff: float = 0.05,
+    min_information_content: float = 0.0,
     planted: bool = False,
     targets: list[Motif] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``patterns.tsv`` (:data:`PATTERN_COLUMNS`) and every Tomtom match.
 
     Matches are against ``targets`` (default JASPAR 2024 CORE vertebrates); ``planted_factor``
-    always against the simulator's catalogue (JASPAR 2024 matrices).
+    always against the simulator's catalogue (JASPAR 2024 matrices). Patterns whose matrix holds
+    fewer than ``min_information_content`` bits are not compared.
     """
     from mpralens.interpret.tomtom import match, summarise
+    from mpralens.io.motifs import information_content
 
     names = [p.motif.motif_id for p in patterns]
-    matches = match([p.motif.probs for p in patterns], names, targets=targets)
+    compared = [
+        p for p in patterns if information_content(p.motif.probs) >= min_information_content
+    ]
+    queries = [p.motif.probs for p in compared]
+    compared_names = [p.motif.motif_id for p in compared]
+    matches = match(queries, compared_names, targets=targets)
     summary = summarise(matches, names, q_cutoff)
     planted_factor = [""] * len(patterns)
-    if planted and patterns:
+    if planted and compared:
         catalog = catalog_targets()
-        cat = match([p.motif.probs for p in patterns], names, restrict_to=list(catalog))
+        cat = match(queries, compared_names, restrict_to=list(catalog))
         for i, name in enumerate(names):
             m = cat[(cat["query"] == name) & (cat["q_value"] < q_cutoff)]
             if len(m):
