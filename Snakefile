@@ -35,6 +35,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/ism.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/interpret.smk"
+include: "workflow/rules/gia.smk"
 include: "workflow/rules/biophysics.smk"
 include: "workflow/rules/igvf.smk"
 

@@ -22,6 +22,7 @@ from mpralens.config import settings as s
 TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "top": (s.Config, ""),
     "biophysics": (s.BiophysicsSettings, "biophysics."),
+    "gia": (s.GIASettings, "gia."),
     "dataset": (s.TiledDataset, ""),
     "simulate": (s.TiledSimulation, "datasets.<name>.simulate."),
     "sortseq-simulate": (s.SortSeqSimulation, "biophysics.datasets.<name>.simulate."),
@@ -29,7 +30,13 @@ TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "igvf-simulate": (s.IGVFSimulation, "datasets.<name>.simulate."),
 }
 # Sections documented in their own table (not expanded where they appear).
-OWN_TABLE = (s.BiophysicsSettings, s.TiledDataset, s.TiledSimulation, s.SortSeqSimulation)
+OWN_TABLE = (
+    s.BiophysicsSettings,
+    s.GIASettings,
+    s.TiledDataset,
+    s.TiledSimulation,
+    s.SortSeqSimulation,
+)
 BEGIN = re.compile(r"<!-- keys: ([\w-]+) -->\n.*?<!-- end keys -->", re.S)
 
 
