@@ -173,15 +173,16 @@ def gia_cmd(args: argparse.Namespace, settings: GIARun) -> None:
 
     hypothesis = read_hypothesis(args.hypothesis) if args.hypothesis is not None else None
     figures = named_values(args.out_figure, option="--out-figure", form="ANALYSIS=PNG")
-    analyses = list(
-        args.analysis
-        or (hypothesis.analyses if hypothesis and hypothesis.analyses else settings.analyses)
-    )
+    asked = args.analysis or (hypothesis.analyses if hypothesis and hypothesis.analyses else None)
+    analyses = list(asked or settings.analyses)
     for a in figures:
         if a not in analyses:
             raise InputError(f"--out-figure names {a!r}, an analysis not run ({analyses})")
     motifs = _motifs(args, settings, hypothesis)
     pair = _pair(args, settings, hypothesis, motifs) if "spacing" in analyses else None
+    if "spacing" in analyses and pair is None and not asked and "spacing" not in figures:
+        log.info("no pair of motifs given: the spacing analysis is skipped")
+        analyses.remove("spacing")
     if "spacing" in analyses and pair is None:
         raise InputError(
             "the spacing analysis needs a pair: --pair A B, pair: in the hypothesis, gia.pair "
@@ -211,7 +212,7 @@ def gia_cmd(args: argparse.Namespace, settings: GIARun) -> None:
             if getattr(hypothesis, key) is not None:
                 options[key] = getattr(hypothesis, key)
     table = run_gia(gia, list(motifs.values()), analyses, pair=pair, **options)
-    shift = null_shift(predictor, one_hot(tiles[: settings.n_null * 5]), null)
+    shift = null_shift(predictor, one_hot(tiles[: settings.n_null * 5]), null, method=settings.null)
     print(json.dumps({"rows": len(table), "seconds": round(time.perf_counter() - t0, 2)}))
     outputs: list = [args.out_tsv]
     if args.out_null is not None:

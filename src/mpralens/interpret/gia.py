@@ -93,10 +93,14 @@ class Motif:
 
 def jaspar_consensus(matrix_id: str) -> str:
     """Consensus (most probable base per column) of a JASPAR 2024 matrix, from pyjaspar offline."""
+    import warnings
+
     from mpralens.simulate.catalog import jaspar_probabilities
 
     try:
-        probs = jaspar_probabilities(matrix_id)
+        with warnings.catch_warnings():  # pyjaspar warns, then returns None, for unknown IDs
+            warnings.simplefilter("ignore")
+            probs = jaspar_probabilities(matrix_id)
     except KeyError:
         raise InputError(f"{matrix_id} is not a JASPAR 2024 matrix ID") from None
     return "".join("ACGT"[i] for i in probs.argmax(axis=0))
@@ -263,10 +267,15 @@ def gc_fraction(x: np.ndarray) -> np.ndarray:
     return x[:, 1:3].sum(axis=(1, 2)) / np.maximum(x.sum(axis=(1, 2)), 1)
 
 
-def null_shift(predictor: Predictor, real: np.ndarray, null: np.ndarray) -> pd.DataFrame:
-    """Mean and SD of the predictions per task, and mean GC, of the real tiles and the nulls."""
+def null_shift(
+    predictor: Predictor, real: np.ndarray, null: np.ndarray, *, method: str = "shuffle"
+) -> pd.DataFrame:
+    """Mean and SD of the predictions per task, and mean GC, of the real tiles and the nulls.
+
+    ``sequences`` is ``real`` or the null's ``method`` (``shuffle``, ``profile``).
+    """
     rows = []
-    for label, x in (("real", real), ("null", null)):
+    for label, x in (("real", real), (method, null)):
         pred = predictor(x)
         gc = float(gc_fraction(x).mean())
         for j, task in enumerate(predictor.tasks):

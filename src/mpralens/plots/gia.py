@@ -80,7 +80,9 @@ def plot_gia(
     title = f"GIA: {analysis}"
     if shift is not None and not shift.empty:
         gc = shift.groupby("sequences")["gc"].first()
-        title += f" (GC real {gc.get('real', np.nan):.3f}, null {gc.get('null', np.nan):.3f})"
+        null = [k for k in gc.index if k != "real"]
+        if "real" in gc.index and null:
+            title += f" (GC real tiles {gc['real']:.3f}, {null[0]} nulls {gc[null[0]]:.3f})"
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
