@@ -85,6 +85,7 @@ def test_every_rule_has_a_family_environment():
         "fit_biophysical",
         "attribute",  # gradients and DeepSHAP of the CNN (issue 17)
         "score_alleles",  # predicts ref and alt elements with the CNN (issue 19)
+        "gia",  # predicts null sequences with motifs embedded (issue 18)
     }
 
 

@@ -193,18 +193,28 @@ def load_predictor(model: str | PathLike[str], *, batch_size: int = 1024) -> Pre
         raise InputError(
             "GIA takes an mpralens CNN checkpoint (.ckpt) or k-mer model (.npz)", path=model
         )
-    import torch
-
-    from mpralens.models.cnn.module import load_network, predict_array
+    from mpralens.models.cnn.module import load_network
 
     net, spec = load_network(model)
+    return network_predictor(net, spec, batch_size=batch_size, path=model)
+
+
+def network_predictor(
+    net: Any, spec: dict[str, Any], *, batch_size: int = 1024, path: Any = None
+) -> Predictor:
+    """Wrap a loaded CNN and its spec (tile layout) as a :class:`Predictor`."""
+    import torch
+
+    from mpralens.models.cnn.module import predict_array
+
     if spec["layout"] != "tile":
         raise InputError(
             f"the model takes its tiles placed in a {spec['frame_length']}-bp frame "
             f"({spec['layout']} layout); GIA's null sequences have no place in it: use a "
             "tile-layout model",
-            path=model,
+            path=path,
         )
+    net.eval()
 
     def run(x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
