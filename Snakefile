@@ -36,6 +36,7 @@ include: "workflow/rules/ism.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/interpret.smk"
 include: "workflow/rules/motifs.smk"
+include: "workflow/rules/gia.smk"
 include: "workflow/rules/biophysics.smk"
 include: "workflow/rules/igvf.smk"
 

@@ -40,6 +40,7 @@ TINY_TABLES = [
     "evaluation/models.tsv",
     "ism/cnn/scores.tsv.gz",
     "interpret/cnn/deepshap/scores.tsv.gz",  # seeded shuffled references
+    "interpret/cnn/gia.tsv",  # seeded null sequences and bootstrap
 ]
 
 

@@ -60,6 +60,7 @@ def check_config(config: dict[str, Any]) -> None:
     check_validation_split(config)
     check_interpret(config)
     check_motifs(config)
+    check_gia(config)
     if not config["datasets"] and not config["biophysics"]["fits"]:
         raise InputError("nothing to run; add a data set under 'datasets'", key="datasets")
     for name, ds in config["datasets"].items():
@@ -491,6 +492,87 @@ def check_interpret(config: dict[str, Any]) -> None:
             )
 
 
+# ----------------------------------------------------------------------------- GIA
+
+
+def gia_models(config: dict[str, Any], ds: str) -> list[str]:
+    """Return the models GIA runs on for ``ds`` (none: not simulated and no gia.motifs)."""
+    if not simulated(config, ds) and not config["gia"]["motifs"]:
+        return []
+    return list(config["gia"]["models"])
+
+
+def check_gia(config: dict[str, Any]) -> None:
+    """Refuse a gia.pair that gia.motifs does not name, or a missing one that spacing needs."""
+    gia = config["gia"]
+    if not gia["motifs"]:
+        if gia["pair"] is not None:
+            raise InputError(
+                "gia.pair names motifs of gia.motifs, which is empty (simulated data sets use "
+                "their planted pair: leave gia.pair null)",
+                key="gia.pair",
+            )
+        return
+    if "spacing" in gia["analyses"] and gia["pair"] is None:
+        raise InputError(
+            "the spacing analysis of gia.motifs needs gia.pair (two of its names), or drop "
+            "spacing from gia.analyses",
+            key="gia.pair",
+        )
+    for name in gia["pair"] or []:
+        if name not in gia["motifs"]:
+            raise InputError(
+                f"gia.pair names {name!r}, which is not in gia.motifs ({', '.join(gia['motifs'])})",
+                key="gia.pair",
+            )
+
+
+def gia_inputs(config: dict[str, Any], ds: str, model: str) -> dict[str, Any]:
+    """Return the model, tiles and splits GIA reads, and the truth (simulated data sets)."""
+    inputs = {
+        k: v for k, v in ism_inputs(config, ds, model).items() if k in ("model", "tiles", "splits")
+    }
+    if simulated(config, ds):
+        paths = dataset_paths(config, ds)
+        inputs["factors"] = paths["truth_factors"]
+        inputs["syntax"] = paths["truth_syntax"]
+    return inputs
+
+
+def gia_args(config: dict[str, Any], ds: str, model: str, input: Any) -> str:
+    """``--truth`` (simulated), ``--analysis`` and one ``--out-figure`` per analysis."""
+    args = []
+    if "factors" in input.keys():
+        args.append(f"--truth {shlex.quote(str(Path(input.factors).parent))}")
+    analyses = config["gia"]["analyses"]
+    args.append("--analysis " + " ".join(analyses))
+    folder = interpret_folder(ds, model)
+    figures = [shlex.quote(f"{a}={folder}/gia_{a}.png") for a in analyses]
+    args.append("--out-figure " + " ".join(figures))
+    return " ".join(args)
+
+
+def truth_recovery_inputs(config: dict[str, Any], ds: str, model: str) -> dict[str, Any]:
+    """Return the truth and the GIA, filters and patterns tables the config makes for ``model``.
+
+    A metric whose table is not made is written as NaN.
+    """
+    paths = dataset_paths(config, ds)
+    inputs: dict[str, Any] = {
+        "factors": paths["truth_factors"],
+        "syntax": paths["truth_syntax"],
+        "position": paths["truth_position"],
+    }
+    folder = interpret_folder(ds, model)
+    if model in gia_models(config, ds):
+        inputs["gia"] = f"{folder}/gia.tsv"
+    made = motif_outputs(config, ds)
+    for name in ("filters", "patterns"):
+        if f"{folder}/{name}.tsv" in made:
+            inputs[name] = f"{folder}/{name}.tsv"
+    return inputs
+
+
 # ----------------------------------------------------------------------------- evaluation
 
 
@@ -545,6 +627,9 @@ def fits_of_restart(config: dict[str, Any], model: str) -> int:
 
     spec = load_spec(config["biophysics"]["models"][model], model)
     return fits_per_restart(spec, config["biophysics"]["fit"]["interaction_grid"])
+
+
+# ----------------------------------------------------------------------------- motifs
 
 
 def motif_sources(config: dict[str, Any], ds: str, model: str) -> dict[str, str]:
@@ -664,6 +749,10 @@ def all_outputs(config: dict[str, Any]) -> list[str]:
             if config["interpret"]["methods"] and simulated(config, ds):
                 out.append(f"{interpret_folder(ds, m)}/attribution_grading.tsv")
         out += motif_outputs(config, ds)
+        for m in gia_models(config, ds):
+            out.append(f"{interpret_folder(ds, m)}/gia.tsv")
+            if simulated(config, ds):
+                out.append(f"{interpret_folder(ds, m)}/truth_recovery.tsv")
     for ds in igvf_datasets(config):
         out += [
             f"results/{ds}/activity.tsv.gz",

@@ -87,6 +87,7 @@ def test_every_rule_has_a_family_environment():
         "score_alleles",  # predicts ref and alt elements with the CNN (issue 19)
         "filters",  # first-layer CNN filters, Tomtom (memelite) (issue 18)
         "patterns",  # TF-MoDISco (modisco-lite), Tomtom (issue 18)
+        "gia",  # predicts null sequences with motifs embedded (issue 18)
     }
 
 

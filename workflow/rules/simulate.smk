@@ -17,6 +17,7 @@ rule simulate_tiled:
         truth_base_sites="resources/{ds}/truth/base_sites.parquet",
         truth_syntax="resources/{ds}/truth/syntax.json",
         truth_factors="resources/{ds}/truth/factors.tsv",
+        truth_position="resources/{ds}/truth/position.json",
     params:
         settings=lambda w: settings(CONFIG["datasets"][w.ds]["simulate"]),
     log:

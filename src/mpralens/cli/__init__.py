@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         biophysics,
         data,
         evaluate,
+        gia,
         igvf,
         interpret,
         ism,

@@ -124,7 +124,8 @@ def simulated_paths(outdir: str, cells: list[str] | None = None) -> dict[str, ob
     -------
     dict
         ``sequences, coords, libraries, genome, conservation, tss, truth_sites,
-        truth_tile_activity, truth_base_effect, truth_base_sites, truth_syntax, truth_factors``
+        truth_tile_activity, truth_base_effect, truth_base_sites, truth_syntax, truth_factors,
+        truth_position``
         as strings and ``tf_sites`` as ``{cell: path}``.
     """
     cells = TiledSimulation().cells if cells is None else cells
@@ -142,4 +143,5 @@ def simulated_paths(outdir: str, cells: list[str] | None = None) -> dict[str, ob
         "truth_base_sites": f"{outdir}/truth/base_sites.parquet",
         "truth_syntax": f"{outdir}/truth/syntax.json",
         "truth_factors": f"{outdir}/truth/factors.tsv",
+        "truth_position": f"{outdir}/truth/position.json",
     }

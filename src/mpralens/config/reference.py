@@ -23,6 +23,7 @@ TABLES: dict[str, tuple[type[BaseModel], str]] = {
     "top": (s.Config, ""),
     "motifs": (s.MotifSettings, "motifs."),
     "biophysics": (s.BiophysicsSettings, "biophysics."),
+    "gia": (s.GIASettings, "gia."),
     "dataset": (s.TiledDataset, ""),
     "simulate": (s.TiledSimulation, "datasets.<name>.simulate."),
     "sortseq-simulate": (s.SortSeqSimulation, "biophysics.datasets.<name>.simulate."),
@@ -33,6 +34,7 @@ TABLES: dict[str, tuple[type[BaseModel], str]] = {
 OWN_TABLE = (
     s.MotifSettings,
     s.BiophysicsSettings,
+    s.GIASettings,
     s.TiledDataset,
     s.TiledSimulation,
     s.SortSeqSimulation,

@@ -392,6 +392,84 @@ class MotifSettings(Settings):
         return value
 
 
+GIAAnalysis = Literal["marginal", "position", "spacing", "number"]
+
+
+class GIASettings(Settings):
+    """Global importance analysis of the trained models (Koo et al. 2021): docs/interpret.md."""
+
+    models: list[Literal["cnn", "kmer"]] = Field(
+        default_factory=lambda: ["cnn"],  # type: ignore[arg-type]
+        description="Trained models to analyse (cnn: tile layout only; kmer); an empty list "
+        "skips GIA.",
+    )
+    motifs: dict[str, str] = Field(
+        default_factory=dict,
+        description="Motifs by name: an A/C/G/T consensus, a JASPAR 2024 matrix ID or a "
+        "simulator catalogue factor. Empty: simulated data sets use the catalogue's 10 "
+        "consensus strings (planted and decoys); other data sets get no GIA.",
+    )
+    pair: list[str] | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="Two motif names (from motifs) for the spacing analysis; null: the planted "
+        "cooperative pair (truth/syntax.json) on simulated data sets, no spacing analysis on "
+        "others.",
+    )
+    analyses: list[GIAAnalysis] = Field(
+        default_factory=lambda: ["marginal", "position", "spacing", "number"],  # type: ignore[arg-type]
+        description="Analyses to run (marginal, position, spacing, number).",
+    )
+    null: Literal["shuffle", "profile"] = Field(
+        "shuffle",
+        description="Null sequences: shuffle = dinucleotide-shuffled test tiles; profile = each "
+        "base drawn from the tiles' per-position base frequencies.",
+    )
+    regions: Literal["all", "train", "valid", "test"] = Field(
+        "test", description="Tiles the null sequences are drawn from (all, or one split's)."
+    )
+    n_null: int = Field(200, ge=2, description="Null sequences (effects average over them).")
+    n_boot: int = Field(1000, ge=10, description="Bootstrap resamples of the null sequences.")
+    ci_level: float = Field(0.95, gt=0, lt=1, description="Level of the bootstrap intervals.")
+    position_step: int = Field(
+        10, ge=1, description="Step (bp) between motif starts of the position analysis."
+    )
+    max_spacing: int = Field(
+        20, ge=0, description="Spacers 0..max_spacing bp of the spacing analysis."
+    )
+    max_copies: int = Field(4, ge=1, description="Copies 1..max_copies of the number analysis.")
+    batch_size: int = Field(1024, ge=1, description="Sequences predicted per batch.")
+
+    @field_validator("models", "analyses")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"listed twice in {value}")
+        return value
+
+
+class GIAHypothesis(Settings):
+    """A hypothesis file of ``mpralens gia --hypothesis`` (YAML); unset keys take the settings'."""
+
+    motifs: dict[str, str] = Field(
+        description="Motifs by name: A/C/G/T consensus, JASPAR 2024 ID or catalogue factor."
+    )
+    analyses: list[GIAAnalysis] | None = Field(None, description="Analyses to run.")
+    pair: list[str] | None = Field(
+        None, min_length=2, max_length=2, description="Two motif names (spacing analysis)."
+    )
+    positions: list[Annotated[int, Field(ge=0)]] | None = Field(
+        None, description="Motif starts of the position analysis (default: every step)."
+    )
+    spacings: list[Annotated[int, Field(ge=0)]] | None = Field(
+        None, description="Spacers (bp) of the spacing analysis (default 0..max_spacing)."
+    )
+    copies: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None, description="Copy numbers of the number analysis (default 1..max_copies)."
+    )
+
+
 # ----------------------------------------------------------------------------- what commands take
 # A command that draws random numbers takes its section plus a seed; the workflow passes the
 # config's global ``seed`` (so the seed is one config key, not one per section).
@@ -419,6 +497,12 @@ class CNNRun(CNNSettings):
 
 class EvaluationRun(EvaluationSettings):
     """``evaluation`` settings of one run of ``mpralens evaluate-ism`` (seed: shuffled control)."""
+
+    seed: int = SEED
+
+
+class GIARun(GIASettings):
+    """``gia`` settings of one run of ``mpralens gia`` (seed: null sequences, bootstrap)."""
 
     seed: int = SEED
 
@@ -875,6 +959,7 @@ class Config(Settings):
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     interpret: InterpretSettings = Field(default_factory=InterpretSettings)
     motifs: MotifSettings = Field(default_factory=MotifSettings)
+    gia: GIASettings = Field(default_factory=GIASettings)
     biophysics: BiophysicsSettings = Field(default_factory=BiophysicsSettings)
     igvf: IGVFSettings = Field(default_factory=IGVFSettings)
 

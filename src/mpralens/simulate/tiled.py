@@ -56,6 +56,9 @@ Truth, in ``truth/``:
   ``n_pairs_planted``, ``n_control_pairs``, ``controls`` (count per kind) and
   ``n_tiles_with_pair``; every tile holding a pair is ``bonus_log2`` more active in each of
   ``tasks`` than without it.
+* ``position.json``: the position weighting of site effects (``offset``, ``slope``: a site's
+  effect is multiplied by ``offset + slope * x``; :data:`POSITION_OFFSET`,
+  :data:`POSITION_SLOPE`).
 * ``factors.tsv``: the catalogue: ``factor, matrix_id, kind, length, consensus, ic_bits`` (of the
   sharpened matrix) and ``effect_<task>``.
 * ``tile_activity.parquet``: true activity per tile, one column per task; ``base_effect.parquet``:
@@ -91,6 +94,10 @@ N_PLANTED = len(CATALOG)
 # Spacers (bp) of wrong-spacing control pairs: clearly outside SYNTAX.spacing.
 CONTROL_SPACERS = (0, 1, 2, *range(12, 21))
 CONTROL_KINDS = ("control_spacing", "control_orientation", "control_order")
+# Position weighting of a site's effect in a tile: POSITION_OFFSET + POSITION_SLOPE * x, x = site
+# centre / tile length (3' promoter end counts more); written to truth/position.json.
+POSITION_OFFSET = 0.5
+POSITION_SLOPE = 1.0
 
 
 def _layout_genome(s: TiledSimulation, rng: np.random.Generator):
@@ -301,7 +308,7 @@ def _tile_activity(s: TiledSimulation, sites: pd.DataFrame, pairs: pd.DataFrame,
     length = sites["length"].to_numpy()
     site_rep, tile = _covering_tiles(s, off, off + length)
     centre = off[site_rep] + length[site_rep] / 2 - tile * s.tile_step
-    factor = 0.5 + centre / s.tile_length
+    factor = POSITION_OFFSET + POSITION_SLOPE * (centre / s.tile_length)
     eff = effects[sites["tf"].to_numpy()[site_rep]]  # (n_pairs, n_task)
     row = sites["region"].to_numpy()[site_rep] * n_t + tile
     raw = np.zeros((s.n_regions * n_t, len(tasks)))
@@ -603,6 +610,14 @@ def _write_truth(folder: Path, s, sites, pairs, regions, ids, activity) -> None:
         "n_tiles_with_pair": len(with_pair),
     }
     (folder / "syntax.json").write_text(json.dumps(syntax, indent=2) + "\n")
+    position = {
+        "weight": "offset + slope * x",
+        "x": "(site centre - tile start) / tile_length",
+        "offset": POSITION_OFFSET,
+        "slope": POSITION_SLOPE,
+        "tile_length": s.tile_length,
+    }
+    (folder / "position.json").write_text(json.dumps(position, indent=2) + "\n")
 
     factors = pd.DataFrame(
         {
