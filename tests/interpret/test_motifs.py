@@ -54,6 +54,18 @@ def test_filter_of_a_word_aligns_exactly_its_occurrences():
     np.testing.assert_allclose(motifs[0].probs.max(axis=1), 1.0)
 
 
+def test_ensemble_is_read_through_its_first_member():
+    class Pair(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.members = nn.ModuleList([toy_net("ACGTA", -4.0), toy_net("TTTTT", -4.0)])
+
+    tiles = ["GG" + "ACGTA" + "GGTTTTTGG"]
+    motifs, n_sites = filter_motifs(Pair(), tiles, pseudocount=0.0)
+    assert n_sites.tolist() == [1]
+    assert "".join(BASES[i] for i in motifs[0].probs.argmax(axis=1)) == "ACGTA"
+
+
 def test_threshold_keeps_windows_above_half_the_largest_activation_by_brute_force():
     # Bias 0: the activation is the number of matching bases; the largest over the tiles is 5
     # (a planted ACGTA), so the sites are the windows with at least 3 matches.
