@@ -54,6 +54,18 @@ def test_filter_of_a_word_aligns_exactly_its_occurrences():
     np.testing.assert_allclose(motifs[0].probs.max(axis=1), 1.0)
 
 
+def test_ensemble_is_read_through_its_first_member():
+    class Pair(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.members = nn.ModuleList([toy_net("ACGTA", -4.0), toy_net("TTTTT", -4.0)])
+
+    tiles = ["GG" + "ACGTA" + "GGTTTTTGG"]
+    motifs, n_sites = filter_motifs(Pair(), tiles, pseudocount=0.0)
+    assert n_sites.tolist() == [1]
+    assert "".join(BASES[i] for i in motifs[0].probs.argmax(axis=1)) == "ACGTA"
+
+
 def test_threshold_keeps_windows_above_half_the_largest_activation_by_brute_force():
     # Bias 0: the activation is the number of matching bases; the largest over the tiles is 5
     # (a planted ACGTA), so the sites are the windows with at least 3 matches.
@@ -341,3 +353,35 @@ def test_strongest_planted_factor_is_a_filter_and_a_modisco_pattern(trained_on_t
     patterns = find_patterns(one_hot, scores[:, 0, :], settings, task=task, source="gradxinput")
     table, _ = pattern_table(patterns, planted=True, min_information_content=6.0)
     assert factor in set(table["planted_factor"]), table
+
+
+@pytest.mark.slow
+def test_modisco_finds_planted_gata1_in_contribution_maps_by_construction():
+    """Maps that score exactly the bases of sampled GATA1 sites: one positive pattern, GATA1,
+    whose seqlets are those sites (n_seqlets at most the number planted)."""
+    from mpralens.config.settings import MotifSettings
+    from mpralens.interpret.patterns import find_patterns, pattern_table
+    from mpralens.simulate.catalog import CATALOG, sample_sites
+
+    gata1 = next(f for f in CATALOG if f.name == "GATA1")
+    rng = np.random.default_rng(0)
+    n, length = 80, 120
+    seq = rng.integers(0, 4, (n, length))
+    scores = rng.normal(0, 0.02, (n, length))
+    sites = sample_sites(gata1, 0.6, rng, 2 * n)
+    planted = 0
+    for i in range(n):
+        for k, start in enumerate((20, 80)):
+            seq[i, start : start + gata1.length] = sites[2 * i + k]
+            scores[i, start : start + gata1.length] += 1.0
+            planted += 1
+    one_hot = np.eye(4)[seq]
+    settings = MotifSettings(
+        max_seqlets=400, n_leiden_runs=2, min_metacluster_size=10, final_min_cluster_size=10
+    )
+    patterns = find_patterns(one_hot, scores, settings, task="t", source="by_hand")
+    table, _ = pattern_table(patterns, planted=True, min_information_content=6.0)
+    assert len(table) >= 1 and (table["pattern"].str.startswith("pos_")).all(), table
+    top = table.iloc[0]
+    assert top["planted_factor"] == "GATA1" and top["n_seqlets"] <= planted, table
+    assert "MA0035.5" in top["significant_matches"].split(";")

@@ -163,9 +163,11 @@ def filter_motifs(
         The network has no first-layer convolution over 4 channels; no sequence is long enough
         for the filter.
     """
-    from mpralens.models.cnn.module import members_of
-
-    conv, after = first_layer(members_of(net)[0], name)
+    # An ensemble (mpralens.models.cnn.module.Ensemble) keeps its networks in ``members``; read
+    # its first member (not importing that module: it imports Lightning, seconds per process).
+    members = getattr(net, "members", None)
+    first = members[0] if isinstance(members, nn.ModuleList) and len(members) else net
+    conv, after = first_layer(first, name)
     width = int(conv.kernel_size[0])
     dilation = int(conv.dilation[0])
     span = (width - 1) * dilation + 1
