@@ -147,3 +147,33 @@ def test_truth_recovery_without_the_other_outputs_writes_nan(tmp_path):
         tmp_path / "x.tsv",
     )  # fmt: skip
     assert proc.returncode == 2 and "no.tsv" in proc.stderr and not (tmp_path / "x.tsv").exists()
+
+
+@pytest.mark.parametrize(
+    ("gia", "expected"),
+    [
+        ({"motifs": {"A": "AAAA"}}, "needs gia.pair"),
+        ({"motifs": {"A": "AAAA"}, "pair": ["A", "B"]}, "'B', which is not in gia.motifs"),
+        ({"pair": ["GATA1", "SP1"]}, "gia.motifs, which is empty"),
+        ({"nulls": 3}, "unknown key 'nulls'"),
+    ],
+)
+def test_gia_config_errors_name_the_key(gia, expected):
+    from mpralens import workflow as wf
+    from mpralens.io.errors import InputError
+
+    with pytest.raises(InputError, match=expected) as info:
+        wf.load_config({"gia": gia})
+    assert info.value.key.startswith("gia.")
+
+
+def test_gia_runs_on_simulated_data_sets_and_on_others_only_with_motifs():
+    from mpralens import workflow as wf
+
+    sim = {"type": "tiled_mpra", "source": "simulate"}
+    _, config = wf.load_config({"datasets": {"s": sim}})
+    out = wf.all_outputs(config)
+    assert "results/s/interpret/cnn/gia.tsv" in out
+    assert "results/s/interpret/cnn/truth_recovery.tsv" in out
+    _, config = wf.load_config({"datasets": {"s": sim}, "gia": {"models": []}})
+    assert not [p for p in wf.all_outputs(config) if "gia" in p or "truth_recovery" in p]

@@ -227,8 +227,12 @@ def gia_cmd(args: argparse.Namespace, settings: GIARun) -> None:
         if figures:
             from mpralens.plots.gia import plot_gia
 
+            planted = None
+            if args.truth is not None and (args.truth / "syntax.json").is_file():
+                lo, hi = json.loads((args.truth / "syntax.json").read_text())["spacing_bp"]
+                planted = (int(lo), int(hi))
             for (analysis, _), path in zip(figures.items(), rest, strict=True):
-                plot_gia(table, analysis, path, shift=shift)
+                plot_gia(table, analysis, path, shift=shift, planted_spacing=planted)
 
 
 def _add_truth_recovery(p: argparse.ArgumentParser) -> None:

@@ -32,13 +32,14 @@ def plot_gia(
     path: str | PathLike[str],
     *,
     shift: pd.DataFrame | None = None,
+    planted_spacing: tuple[int, int] | None = None,
 ) -> None:
     """Draw ``analysis`` of a GIA table (one panel per task) to ``path``.
 
     marginal: effect of each motif with its 95% interval; position: effect against the motif
     start; spacing: cooperativity (pair minus singles) against the spacer, one line per
-    arrangement; number: effect against the copy count. ``shift``: the null-vs-real table, noted
-    in the title.
+    arrangement, with the simulator's planted spacer range shaded (``planted_spacing``); number:
+    effect against the copy count. ``shift``: the null-vs-real table, noted in the title.
     """
     tasks = list(dict.fromkeys(table["task"]))
     kind = "cooperativity" if analysis == "spacing" else analysis
@@ -62,6 +63,9 @@ def plot_gia(
         elif analysis == "spacing":
             for (motif, orient), g in t.groupby(["motifs", "orientation"], sort=False):
                 _line(ax, pd.to_numeric(g["spacing"]), g, f"{motif} {orient}")
+            if planted_spacing is not None:
+                lo, hi = planted_spacing
+                ax.axvspan(lo, hi, color="0.85", zorder=0, label="planted spacers")
             ax.set_xlabel("spacer (bp)")
             ax.set_ylabel("cooperativity (pair - singles, log2)")
         elif analysis == "number":
@@ -75,7 +79,7 @@ def plot_gia(
             raise ValueError(f"unknown analysis {analysis!r}")
         if analysis != "marginal":
             ax.axhline(0, color="k", lw=0.6)
-            ax.legend(fontsize=6, ncol=2)
+            ax.legend(fontsize=6, ncol=2, loc="upper right")
         ax.set_title(task, fontsize=9)
     title = f"GIA: {analysis}"
     if shift is not None and not shift.empty:
