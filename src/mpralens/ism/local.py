@@ -34,6 +34,7 @@ values there are forced to zero after every layer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -75,19 +76,28 @@ def _mask(values: torch.Tensor, start: torch.Tensor, length: int) -> torch.Tenso
 
 
 class Reference:
-    """Reference activations of ``K`` contexts of one length, zero-padded by ``pad`` each side."""
+    """Reference activations of ``K`` contexts of one length, zero-padded by ``pad`` each side.
+
+    Stored position-major (``(K, L + 2 pad, C)`` in memory), so that gathering a patch copies
+    whole rows of channels; :attr:`padded` is the ``(K, C, L + 2 pad)`` view of it.
+    """
 
     def __init__(self, x: torch.Tensor, pad: int) -> None:
         self.length = int(x.shape[2])
         self.pad = pad
-        self.padded = F.pad(x, (pad, pad))
+        self.rows = F.pad(x, (pad, pad)).transpose(1, 2).contiguous()
+
+    @property
+    def padded(self) -> torch.Tensor:
+        """The padded reference, ``(K, C, L + 2 pad)`` (a view)."""
+        return self.rows.transpose(1, 2)
 
     def gather(self, ctx: torch.Tensor, start: torch.Tensor, width: int) -> torch.Tensor:
         """Return reference values on ``[start, start + width)`` of each item's context.
 
-        A new contiguous ``(n, C, W)`` tensor (safe to write into).
+        A new ``(n, C, W)`` tensor, position-major in memory (safe to write into).
         """
-        return self.padded.unfold(2, width, 1)[ctx, :, start + self.pad]
+        return self.rows[ctx[:, None], _positions(start + self.pad, width)].transpose(1, 2)
 
 
 def _splice(ref: torch.Tensor, new: torch.Tensor, at: int) -> torch.Tensor:
@@ -130,12 +140,19 @@ class ConvOp(LocalOp):
     def full(self, x):  # noqa: D102
         return self.conv(x)
 
-    def patch(self, ref: Reference, p: Patch) -> Patch:  # noqa: D102
+    def reference(self, x, pad):  # noqa: D102
+        # The weight as a (C_out, C_in, 1, taps) image in channels-last memory: patches are
+        # position-major, and oneDNN's channels-last 2-d convolution is the fastest here.
+        weight = self.conv.weight[:, :, None, :].contiguous(memory_format=torch.channels_last)
+        return Reference(x, pad), weight
+
+    def patch(self, ref, p: Patch) -> Patch:  # noqa: D102
+        x_ref, weight = ref
         h = self.half
-        wide = _splice(ref.gather(p.ctx, p.start - 2 * h, p.width + 4 * h), p.values, 2 * h)
-        out = F.conv1d(wide, self.conv.weight, self.conv.bias, dilation=self.dilation)
+        wide = _splice(x_ref.gather(p.ctx, p.start - 2 * h, p.width + 4 * h), p.values, 2 * h)
+        out = F.conv2d(wide[:, :, None, :], weight, self.conv.bias, dilation=(1, self.dilation))
         start = p.start - h
-        return Patch(_mask(out, start, ref.length), start, p.ctx)
+        return Patch(_mask(out[:, :, 0, :], start, x_ref.length), start, p.ctx)
 
 
 class PointwiseOp(LocalOp):
@@ -208,7 +225,7 @@ class Head:
         """Body positions ``[0, read_end)`` reach the output (all of them unless overridden)."""
         return length
 
-    def summarize(self, values: torch.Tensor) -> torch.Tensor | None:
+    def summarize(self, values: torch.Tensor) -> Any:
         """Per-patch summary that :meth:`apply_summary` reads instead of the patch (or None)."""
         return None
 
@@ -223,7 +240,7 @@ class Head:
     def apply_summary(
         self,
         st: dict,
-        summary: torch.Tensor,
+        summary: Any,
         slot: torch.Tensor,
         start: torch.Tensor,
         ctx: torch.Tensor,
@@ -300,27 +317,21 @@ class PoolLinearHead(Head):
             out += torch.bmm(st["w_by_bin"][bb], delta[:, :, None])[:, :, 0]
         return out
 
-    def summarize(self, values: torch.Tensor) -> torch.Tensor | None:
-        """Compute running maxima of patches from the left and from the right, ``(2, W, n, C)``.
+    def summarize(self, values: torch.Tensor):
+        """Return the patches and each patch's maximum over its width, ``(n, C)``.
 
-        A patch no wider than a bin meets at most two bins, in a prefix and a suffix of itself, so
-        these two running maxima give every bin's maximum over the patch without touching the
-        patch again (and are computed once per patch, however many windows reuse it). ``None``
-        for wider patches.
+        A patch no wider than a bin meets at most two bins. Where it lies within one bin (most
+        items), the bin's new maximum needs only the patch's whole maximum, computed here once
+        per patch however many windows reuse it; only items whose patch straddles a bin edge read
+        the patch again (:meth:`apply_summary`). ``None`` for patches wider than a bin.
         """
-        width = values.shape[2]
-        if width > self.pool:
+        if values.shape[2] > self.pool:
             return None
-        v = values.permute(2, 0, 1).contiguous()  # (W, n, C): each step a contiguous block
-        out = torch.empty((2, *v.shape), dtype=v.dtype)
-        out[0, 0], out[1, width - 1] = v[0], v[width - 1]
-        for i in range(1, width):
-            torch.maximum(out[0, i - 1], v[i], out=out[0, i])
-            torch.maximum(out[1, width - i], v[width - 1 - i], out=out[1, width - 1 - i])
-        return out
+        return values, values.amax(dim=2)
 
     def apply_summary(self, st, summary, slot, start, ctx, width: int) -> torch.Tensor:
         """Return the new output of the patches ``summary[slot]`` placed at ``start``."""
+        values, whole = summary
         pool, n_bins = self.pool, st["pooled"].shape[2]
         out = st["out"][ctx].clone()
         first = start.clamp(min=0) // pool
@@ -334,12 +345,16 @@ class PoolLinearHead(Head):
                 continue
             bb = b.clamp(max=n_bins - 1)
             rest = torch.maximum(st["left"][ctx, :, bb, a], st["right"][ctx, :, bb, e])
-            pa = (lo - start).clamp(min=0)  # the same part in patch coordinates: [pa, pe)
-            pe = (lo + pool - start).clamp(max=width)
-            from_left = pa == 0  # a prefix of the patch: its running max from the left
-            side = torch.where(from_left, 0, 1)
-            at = torch.where(from_left, pe - 1, pa).clamp(0, width - 1)
-            inside = summary[side, at, slot]
+            inside = whole[slot]
+            pa = (lo - start).clamp(0, width)  # the same part in patch coordinates: [pa, pe)
+            pe = (lo + pool - start).clamp(0, width)
+            part = torch.nonzero(hit & ((pa > 0) | (pe < width)))[:, 0]
+            # Patches straddling the bin's edge: their maximum over the part in the bin, one
+            # slice of the patches per distinct part.
+            key = pa[part] * (width + 1) + pe[part]
+            for k in torch.unique(key).tolist():
+                sel = part[key == k]
+                inside[sel] = values[:, :, k // (width + 1) : k % (width + 1)][slot[sel]].amax(2)
             delta = (torch.maximum(rest, inside) - st["pooled"][ctx, :, bb]) * hit[:, None]
             out += torch.bmm(st["w_by_bin"][bb], delta[:, :, None])[:, :, 0]
         return out

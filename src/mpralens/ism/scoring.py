@@ -195,15 +195,12 @@ class CNNScorer:
         starts, ctx_idx = torch.from_numpy(in_pos - r), torch.from_numpy(win)
         slot_t = torch.from_numpy(slot)
         summary = self.head.summarize(values)
+        if summary is not None:  # one pass over all items: its tensors are (items, C) at most
+            return self.head.apply_summary(head, summary, slot_t, starts, ctx_idx, values.shape[2])
         out = torch.empty((len(win), f_ref.shape[1]), dtype=self.dtype)
         for i in range(0, len(win), batch):
             sl = slice(i, i + batch)
-            if summary is not None:
-                out[sl] = self.head.apply_summary(
-                    head, summary, slot_t[sl], starts[sl], ctx_idx[sl], values.shape[2]
-                )
-            else:
-                out[sl] = self.head.apply(head, Patch(values[slot_t[sl]], starts[sl], ctx_idx[sl]))
+            out[sl] = self.head.apply(head, Patch(values[slot_t[sl]], starts[sl], ctx_idx[sl]))
         return out
 
 
