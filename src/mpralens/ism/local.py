@@ -160,6 +160,8 @@ class PointwiseOp(LocalOp):
 
     def __init__(self, module: nn.Module) -> None:
         self.module = module
+        # ReLU and (eval-mode) dropout keep the zeros outside the sequence: no mask needed.
+        self.keeps_zero = isinstance(module, nn.ReLU | nn.Dropout)
 
     def full(self, x):  # noqa: D102
         return self.module(x)
@@ -168,7 +170,10 @@ class PointwiseOp(LocalOp):
         return x.shape[2]
 
     def patch(self, length: int, p: Patch) -> Patch:  # noqa: D102
-        return Patch(_mask(self.module(p.values), p.start, length), p.start, p.ctx)
+        values = self.module(p.values)
+        if not self.keeps_zero:
+            values = _mask(values, p.start, length)
+        return Patch(values, p.start, p.ctx)
 
 
 class ResidualOp(LocalOp):
@@ -287,10 +292,10 @@ class PoolLinearHead(Head):
         left = torch.cat([neg, bins.cummax(dim=3).values], dim=3)
         right = torch.cat([bins.flip(3).cummax(dim=3).values.flip(3), neg], dim=3)
         pooled = bins.amax(dim=3) if n_bins else bins.sum(dim=3)
-        return {
-            "left": left,
-            "right": right,
-            "pooled": pooled,
+        return {  # channels innermost in memory: items gather whole rows of channels
+            "left": left.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2),
+            "right": right.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2),
+            "pooled": pooled.permute(0, 2, 1).contiguous().permute(0, 2, 1),
             "w_by_bin": w.permute(2, 0, 1).contiguous(),
             "out": out,
         }

@@ -153,16 +153,14 @@ class CNNScorer:
         refs_w, body_w = reference_chain(self.ops, x, pad)
         head = self.head.prepare(body_w, f_ref)
 
-        def patches(refs, alts: np.ndarray, starts: np.ndarray, ctx_idx: np.ndarray):
-            """Last-layer patches of single-base substitutions, in batches."""
-            out = []
+        def patches(refs, alts: np.ndarray, starts: np.ndarray, ctx_idx: np.ndarray, to):
+            """Write last-layer patches of single-base substitutions into ``to``, in batches."""
             for i in range(0, len(alts), batch):
                 sl = slice(i, i + batch)
                 values = torch.zeros((len(alts[sl]), 4, 1), dtype=self.dtype)
                 values[torch.arange(len(alts[sl])), torch.from_numpy(alts[sl]), 0] = 1.0
                 first = Patch(values, torch.from_numpy(starts[sl]), torch.from_numpy(ctx_idx[sl]))
-                out.append(propagate(self.ops, refs, first).values)
-            return out
+                to[sl] = propagate(self.ops, refs, first).values
 
         # A patch can come from the shared set when every position of it the head reads depends
         # only on bases of the window (not on the zero padding or frame around it).
@@ -183,11 +181,15 @@ class CNNScorer:
         ok = np.flatnonzero(codes >= 0)
         x_ext[0, torch.from_numpy(codes[ok]), torch.from_numpy(ok)] = 1.0
         refs_e, _ = reference_chain(self.ops, x_ext, pad)
-        parts = patches(refs_e, g_alt, g, np.zeros(len(g), dtype=np.int64))
-        # Window-specific patches for substitutions near a window's edges.
         edge = np.flatnonzero(~interior)
-        parts += patches(refs_w, alt[edge], in_pos[edge], win[edge])
-        values = torch.cat(parts)
+        # Patches are position-major in memory (channels innermost), as the convolutions give
+        # them.
+        values = torch.empty(
+            (len(g) + len(edge), 1 + 2 * r, body_w.shape[1]), dtype=self.dtype
+        ).transpose(1, 2)
+        patches(refs_e, g_alt, g, np.zeros(len(g), dtype=np.int64), values[: len(g)])
+        # Window-specific patches for substitutions near a window's edges.
+        patches(refs_w, alt[edge], in_pos[edge], win[edge], values[len(g) :])
         slot = np.empty(len(win), dtype=np.int64)
         slot[interior] = slot_of[ctx.window_starts[win[interior]] + pos[interior], alt[interior]]
         slot[edge] = len(g) + np.arange(len(edge))
