@@ -238,6 +238,10 @@ class Head:
         """Build the reference state from body output ``(K, C, L)`` and network output."""
         raise NotImplementedError
 
+    def output(self, body: torch.Tensor) -> torch.Tensor | None:
+        """Return the network output for body output ``body`` (None: run the network)."""
+        return None
+
     def apply(self, st: dict, p: Patch) -> torch.Tensor:
         """Return the new network output ``(n, n_tasks)``."""
         raise NotImplementedError
@@ -282,6 +286,10 @@ class PoolLinearHead(Head):
         """Body positions ``[0, read_end)`` reach the output (the pool drops the rest)."""
         return length // self.pool * self.pool
 
+    def output(self, body: torch.Tensor) -> torch.Tensor:
+        """Return the network output: the same pool and dense layer as the network's forward."""
+        return self.linear(F.max_pool1d(body, self.pool, self.pool).flatten(1))
+
     def prepare(self, body: torch.Tensor, out: torch.Tensor):  # noqa: D102
         k, c, pool = body.shape[0], body.shape[1], self.pool
         n_bins = body.shape[2] // pool
@@ -297,6 +305,7 @@ class PoolLinearHead(Head):
             "right": right.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2),
             "pooled": pooled.permute(0, 2, 1).contiguous().permute(0, 2, 1),
             "w_by_bin": w.permute(2, 0, 1).contiguous(),
+            "w_flat": w.permute(1, 2, 0).reshape(c, -1),  # (C, bins x tasks)
             "out": out,
         }
 
@@ -361,7 +370,10 @@ class PoolLinearHead(Head):
                 sel = part[key == k]
                 inside[sel] = values[:, :, k // (width + 1) : k % (width + 1)][slot[sel]].amax(2)
             delta = (torch.maximum(rest, inside) - st["pooled"][ctx, :, bb]) * hit[:, None]
-            out += torch.bmm(st["w_by_bin"][bb], delta[:, :, None])[:, :, 0]
+            # The dense layer's change: every bin's weights applied (a few bins; no per-item
+            # copy of the weights), then each item's own bin picked.
+            by_bin = (delta @ st["w_flat"]).view(len(ctx), n_bins, -1)
+            out += by_bin[torch.arange(len(ctx)), bb]
         return out
 
 

@@ -109,11 +109,11 @@ class CNNScorer:
         if len(ctx.window_starts) == 0:
             return np.zeros((0, self.window_length, 3, len(self.tasks)))
         x = self._windows(ctx)
-        f_ref = self.net(x)
         if self.method == "plain":
+            f_ref = self.net(x)
             f_mut = self._plain(ctx, x)
         else:
-            f_mut = self._fast(ctx, x, f_ref)
+            f_ref, f_mut = self._fast(ctx, x)
         k, length = x.shape[0], self.window_length
         f_mut = f_mut.reshape(k, length, 3, -1)
         return (f_ref[:, None, None, :] - f_mut).double().numpy()
@@ -143,7 +143,8 @@ class CNNScorer:
             out.append(self.net(xb))
         return torch.cat(out)
 
-    def _fast(self, ctx: RegionContext, x: torch.Tensor, f_ref: torch.Tensor) -> torch.Tensor:
+    def _fast(self, ctx: RegionContext, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the reference outputs ``(K, T)`` and every mutation's output."""
         from mpralens.ism.local import Patch, propagate, reference_chain
 
         r, pad, length, batch = self.half, 2 * self.half + 2, self.window_length, self.batch_size
@@ -151,6 +152,9 @@ class CNNScorer:
         offset = self._positions(ctx)[win]
         in_pos = pos + offset
         refs_w, body_w = reference_chain(self.ops, x, pad)
+        f_ref = self.head.output(body_w)
+        if f_ref is None:
+            f_ref = self.net(x)
         head = self.head.prepare(body_w, f_ref)
 
         def patches(refs, alts: np.ndarray, starts: np.ndarray, ctx_idx: np.ndarray, to):
@@ -198,12 +202,13 @@ class CNNScorer:
         slot_t = torch.from_numpy(slot)
         summary = self.head.summarize(values)
         if summary is not None:  # one pass over all items: its tensors are (items, C) at most
-            return self.head.apply_summary(head, summary, slot_t, starts, ctx_idx, values.shape[2])
+            out = self.head.apply_summary(head, summary, slot_t, starts, ctx_idx, values.shape[2])
+            return f_ref, out
         out = torch.empty((len(win), f_ref.shape[1]), dtype=self.dtype)
         for i in range(0, len(win), batch):
             sl = slice(i, i + batch)
             out[sl] = self.head.apply(head, Patch(values[slot_t[sl]], starts[sl], ctx_idx[sl]))
-        return out
+        return f_ref, out
 
 
 class EnsembleScorer:
