@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CORES ?= all
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test setup lint unit report clean
+.PHONY: run test setup lint unit report clean bench
 
 setup: $(STAMP)
 
@@ -39,6 +39,11 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test: lint unit
+
+# Every benchmark at small sizes, one JSON (bench/suite.py); BENCH_ARGS passes options through,
+# e.g. make bench BENCH_ARGS='--only ism --args ism="--regions 6 --peer tangermeme"'.
+bench: $(STAMP)
+	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
 clean:
 	rm -rf results .snakemake logs benchmarks

@@ -34,6 +34,7 @@ values there are forced to zero after every layer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -75,19 +76,28 @@ def _mask(values: torch.Tensor, start: torch.Tensor, length: int) -> torch.Tenso
 
 
 class Reference:
-    """Reference activations of ``K`` contexts of one length, zero-padded by ``pad`` each side."""
+    """Reference activations of ``K`` contexts of one length, zero-padded by ``pad`` each side.
+
+    Stored position-major (``(K, L + 2 pad, C)`` in memory), so that gathering a patch copies
+    whole rows of channels; :attr:`padded` is the ``(K, C, L + 2 pad)`` view of it.
+    """
 
     def __init__(self, x: torch.Tensor, pad: int) -> None:
         self.length = int(x.shape[2])
         self.pad = pad
-        self.padded = F.pad(x, (pad, pad))
+        self.rows = F.pad(x, (pad, pad)).transpose(1, 2).contiguous()
+
+    @property
+    def padded(self) -> torch.Tensor:
+        """The padded reference, ``(K, C, L + 2 pad)`` (a view)."""
+        return self.rows.transpose(1, 2)
 
     def gather(self, ctx: torch.Tensor, start: torch.Tensor, width: int) -> torch.Tensor:
         """Return reference values on ``[start, start + width)`` of each item's context.
 
-        A new contiguous ``(n, C, W)`` tensor (safe to write into).
+        A new ``(n, C, W)`` tensor, position-major in memory (safe to write into).
         """
-        return self.padded.unfold(2, width, 1)[ctx, :, start + self.pad]
+        return self.rows[ctx[:, None], _positions(start + self.pad, width)].transpose(1, 2)
 
 
 def _splice(ref: torch.Tensor, new: torch.Tensor, at: int) -> torch.Tensor:
@@ -130,12 +140,19 @@ class ConvOp(LocalOp):
     def full(self, x):  # noqa: D102
         return self.conv(x)
 
-    def patch(self, ref: Reference, p: Patch) -> Patch:  # noqa: D102
+    def reference(self, x, pad):  # noqa: D102
+        # The weight as a (C_out, C_in, 1, taps) image in channels-last memory: patches are
+        # position-major, and oneDNN's channels-last 2-d convolution is the fastest here.
+        weight = self.conv.weight[:, :, None, :].contiguous(memory_format=torch.channels_last)
+        return Reference(x, pad), weight
+
+    def patch(self, ref, p: Patch) -> Patch:  # noqa: D102
+        x_ref, weight = ref
         h = self.half
-        wide = _splice(ref.gather(p.ctx, p.start - 2 * h, p.width + 4 * h), p.values, 2 * h)
-        out = F.conv1d(wide, self.conv.weight, self.conv.bias, dilation=self.dilation)
+        wide = _splice(x_ref.gather(p.ctx, p.start - 2 * h, p.width + 4 * h), p.values, 2 * h)
+        out = F.conv2d(wide[:, :, None, :], weight, self.conv.bias, dilation=(1, self.dilation))
         start = p.start - h
-        return Patch(_mask(out, start, ref.length), start, p.ctx)
+        return Patch(_mask(out[:, :, 0, :], start, x_ref.length), start, p.ctx)
 
 
 class PointwiseOp(LocalOp):
@@ -143,6 +160,8 @@ class PointwiseOp(LocalOp):
 
     def __init__(self, module: nn.Module) -> None:
         self.module = module
+        # ReLU and (eval-mode) dropout keep the zeros outside the sequence: no mask needed.
+        self.keeps_zero = isinstance(module, nn.ReLU | nn.Dropout)
 
     def full(self, x):  # noqa: D102
         return self.module(x)
@@ -151,7 +170,10 @@ class PointwiseOp(LocalOp):
         return x.shape[2]
 
     def patch(self, length: int, p: Patch) -> Patch:  # noqa: D102
-        return Patch(_mask(self.module(p.values), p.start, length), p.start, p.ctx)
+        values = self.module(p.values)
+        if not self.keeps_zero:
+            values = _mask(values, p.start, length)
+        return Patch(values, p.start, p.ctx)
 
 
 class ResidualOp(LocalOp):
@@ -208,13 +230,17 @@ class Head:
         """Body positions ``[0, read_end)`` reach the output (all of them unless overridden)."""
         return length
 
-    def summarize(self, values: torch.Tensor) -> torch.Tensor | None:
+    def summarize(self, values: torch.Tensor) -> Any:
         """Per-patch summary that :meth:`apply_summary` reads instead of the patch (or None)."""
         return None
 
     def prepare(self, body: torch.Tensor, out: torch.Tensor) -> dict:
         """Build the reference state from body output ``(K, C, L)`` and network output."""
         raise NotImplementedError
+
+    def output(self, body: torch.Tensor) -> torch.Tensor | None:
+        """Return the network output for body output ``body`` (None: run the network)."""
+        return None
 
     def apply(self, st: dict, p: Patch) -> torch.Tensor:
         """Return the new network output ``(n, n_tasks)``."""
@@ -223,7 +249,7 @@ class Head:
     def apply_summary(
         self,
         st: dict,
-        summary: torch.Tensor,
+        summary: Any,
         slot: torch.Tensor,
         start: torch.Tensor,
         ctx: torch.Tensor,
@@ -260,6 +286,10 @@ class PoolLinearHead(Head):
         """Body positions ``[0, read_end)`` reach the output (the pool drops the rest)."""
         return length // self.pool * self.pool
 
+    def output(self, body: torch.Tensor) -> torch.Tensor:
+        """Return the network output: the same pool and dense layer as the network's forward."""
+        return self.linear(F.max_pool1d(body, self.pool, self.pool).flatten(1))
+
     def prepare(self, body: torch.Tensor, out: torch.Tensor):  # noqa: D102
         k, c, pool = body.shape[0], body.shape[1], self.pool
         n_bins = body.shape[2] // pool
@@ -270,11 +300,12 @@ class PoolLinearHead(Head):
         left = torch.cat([neg, bins.cummax(dim=3).values], dim=3)
         right = torch.cat([bins.flip(3).cummax(dim=3).values.flip(3), neg], dim=3)
         pooled = bins.amax(dim=3) if n_bins else bins.sum(dim=3)
-        return {
-            "left": left,
-            "right": right,
-            "pooled": pooled,
+        return {  # channels innermost in memory: items gather whole rows of channels
+            "left": left.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2),
+            "right": right.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2),
+            "pooled": pooled.permute(0, 2, 1).contiguous().permute(0, 2, 1),
             "w_by_bin": w.permute(2, 0, 1).contiguous(),
+            "w_flat": w.permute(1, 2, 0).reshape(c, -1),  # (C, bins x tasks)
             "out": out,
         }
 
@@ -300,27 +331,21 @@ class PoolLinearHead(Head):
             out += torch.bmm(st["w_by_bin"][bb], delta[:, :, None])[:, :, 0]
         return out
 
-    def summarize(self, values: torch.Tensor) -> torch.Tensor | None:
-        """Compute running maxima of patches from the left and from the right, ``(2, W, n, C)``.
+    def summarize(self, values: torch.Tensor):
+        """Return the patches and each patch's maximum over its width, ``(n, C)``.
 
-        A patch no wider than a bin meets at most two bins, in a prefix and a suffix of itself, so
-        these two running maxima give every bin's maximum over the patch without touching the
-        patch again (and are computed once per patch, however many windows reuse it). ``None``
-        for wider patches.
+        A patch no wider than a bin meets at most two bins. Where it lies within one bin (most
+        items), the bin's new maximum needs only the patch's whole maximum, computed here once
+        per patch however many windows reuse it; only items whose patch straddles a bin edge read
+        the patch again (:meth:`apply_summary`). ``None`` for patches wider than a bin.
         """
-        width = values.shape[2]
-        if width > self.pool:
+        if values.shape[2] > self.pool:
             return None
-        v = values.permute(2, 0, 1).contiguous()  # (W, n, C): each step a contiguous block
-        out = torch.empty((2, *v.shape), dtype=v.dtype)
-        out[0, 0], out[1, width - 1] = v[0], v[width - 1]
-        for i in range(1, width):
-            torch.maximum(out[0, i - 1], v[i], out=out[0, i])
-            torch.maximum(out[1, width - i], v[width - 1 - i], out=out[1, width - 1 - i])
-        return out
+        return values, values.amax(dim=2)
 
     def apply_summary(self, st, summary, slot, start, ctx, width: int) -> torch.Tensor:
         """Return the new output of the patches ``summary[slot]`` placed at ``start``."""
+        values, whole = summary
         pool, n_bins = self.pool, st["pooled"].shape[2]
         out = st["out"][ctx].clone()
         first = start.clamp(min=0) // pool
@@ -334,14 +359,21 @@ class PoolLinearHead(Head):
                 continue
             bb = b.clamp(max=n_bins - 1)
             rest = torch.maximum(st["left"][ctx, :, bb, a], st["right"][ctx, :, bb, e])
-            pa = (lo - start).clamp(min=0)  # the same part in patch coordinates: [pa, pe)
-            pe = (lo + pool - start).clamp(max=width)
-            from_left = pa == 0  # a prefix of the patch: its running max from the left
-            side = torch.where(from_left, 0, 1)
-            at = torch.where(from_left, pe - 1, pa).clamp(0, width - 1)
-            inside = summary[side, at, slot]
+            inside = whole[slot]
+            pa = (lo - start).clamp(0, width)  # the same part in patch coordinates: [pa, pe)
+            pe = (lo + pool - start).clamp(0, width)
+            part = torch.nonzero(hit & ((pa > 0) | (pe < width)))[:, 0]
+            # Patches straddling the bin's edge: their maximum over the part in the bin, one
+            # slice of the patches per distinct part.
+            key = pa[part] * (width + 1) + pe[part]
+            for k in torch.unique(key).tolist():
+                sel = part[key == k]
+                inside[sel] = values[:, :, k // (width + 1) : k % (width + 1)][slot[sel]].amax(2)
             delta = (torch.maximum(rest, inside) - st["pooled"][ctx, :, bb]) * hit[:, None]
-            out += torch.bmm(st["w_by_bin"][bb], delta[:, :, None])[:, :, 0]
+            # The dense layer's change: every bin's weights applied (a few bins; no per-item
+            # copy of the weights), then each item's own bin picked.
+            by_bin = (delta @ st["w_flat"]).view(len(ctx), n_bins, -1)
+            out += by_bin[torch.arange(len(ctx)), bb]
         return out
 
 

@@ -109,11 +109,11 @@ class CNNScorer:
         if len(ctx.window_starts) == 0:
             return np.zeros((0, self.window_length, 3, len(self.tasks)))
         x = self._windows(ctx)
-        f_ref = self.net(x)
         if self.method == "plain":
+            f_ref = self.net(x)
             f_mut = self._plain(ctx, x)
         else:
-            f_mut = self._fast(ctx, x, f_ref)
+            f_ref, f_mut = self._fast(ctx, x)
         k, length = x.shape[0], self.window_length
         f_mut = f_mut.reshape(k, length, 3, -1)
         return (f_ref[:, None, None, :] - f_mut).double().numpy()
@@ -143,7 +143,8 @@ class CNNScorer:
             out.append(self.net(xb))
         return torch.cat(out)
 
-    def _fast(self, ctx: RegionContext, x: torch.Tensor, f_ref: torch.Tensor) -> torch.Tensor:
+    def _fast(self, ctx: RegionContext, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the reference outputs ``(K, T)`` and every mutation's output."""
         from mpralens.ism.local import Patch, propagate, reference_chain
 
         r, pad, length, batch = self.half, 2 * self.half + 2, self.window_length, self.batch_size
@@ -151,18 +152,19 @@ class CNNScorer:
         offset = self._positions(ctx)[win]
         in_pos = pos + offset
         refs_w, body_w = reference_chain(self.ops, x, pad)
+        f_ref = self.head.output(body_w)
+        if f_ref is None:
+            f_ref = self.net(x)
         head = self.head.prepare(body_w, f_ref)
 
-        def patches(refs, alts: np.ndarray, starts: np.ndarray, ctx_idx: np.ndarray):
-            """Last-layer patches of single-base substitutions, in batches."""
-            out = []
+        def patches(refs, alts: np.ndarray, starts: np.ndarray, ctx_idx: np.ndarray, to):
+            """Write last-layer patches of single-base substitutions into ``to``, in batches."""
             for i in range(0, len(alts), batch):
                 sl = slice(i, i + batch)
                 values = torch.zeros((len(alts[sl]), 4, 1), dtype=self.dtype)
                 values[torch.arange(len(alts[sl])), torch.from_numpy(alts[sl]), 0] = 1.0
                 first = Patch(values, torch.from_numpy(starts[sl]), torch.from_numpy(ctx_idx[sl]))
-                out.append(propagate(self.ops, refs, first).values)
-            return out
+                to[sl] = propagate(self.ops, refs, first).values
 
         # A patch can come from the shared set when every position of it the head reads depends
         # only on bases of the window (not on the zero padding or frame around it).
@@ -183,11 +185,15 @@ class CNNScorer:
         ok = np.flatnonzero(codes >= 0)
         x_ext[0, torch.from_numpy(codes[ok]), torch.from_numpy(ok)] = 1.0
         refs_e, _ = reference_chain(self.ops, x_ext, pad)
-        parts = patches(refs_e, g_alt, g, np.zeros(len(g), dtype=np.int64))
-        # Window-specific patches for substitutions near a window's edges.
         edge = np.flatnonzero(~interior)
-        parts += patches(refs_w, alt[edge], in_pos[edge], win[edge])
-        values = torch.cat(parts)
+        # Patches are position-major in memory (channels innermost), as the convolutions give
+        # them.
+        values = torch.empty(
+            (len(g) + len(edge), 1 + 2 * r, body_w.shape[1]), dtype=self.dtype
+        ).transpose(1, 2)
+        patches(refs_e, g_alt, g, np.zeros(len(g), dtype=np.int64), values[: len(g)])
+        # Window-specific patches for substitutions near a window's edges.
+        patches(refs_w, alt[edge], in_pos[edge], win[edge], values[len(g) :])
         slot = np.empty(len(win), dtype=np.int64)
         slot[interior] = slot_of[ctx.window_starts[win[interior]] + pos[interior], alt[interior]]
         slot[edge] = len(g) + np.arange(len(edge))
@@ -195,16 +201,14 @@ class CNNScorer:
         starts, ctx_idx = torch.from_numpy(in_pos - r), torch.from_numpy(win)
         slot_t = torch.from_numpy(slot)
         summary = self.head.summarize(values)
+        if summary is not None:  # one pass over all items: its tensors are (items, C) at most
+            out = self.head.apply_summary(head, summary, slot_t, starts, ctx_idx, values.shape[2])
+            return f_ref, out
         out = torch.empty((len(win), f_ref.shape[1]), dtype=self.dtype)
         for i in range(0, len(win), batch):
             sl = slice(i, i + batch)
-            if summary is not None:
-                out[sl] = self.head.apply_summary(
-                    head, summary, slot_t[sl], starts[sl], ctx_idx[sl], values.shape[2]
-                )
-            else:
-                out[sl] = self.head.apply(head, Patch(values[slot_t[sl]], starts[sl], ctx_idx[sl]))
-        return out
+            out[sl] = self.head.apply(head, Patch(values[slot_t[sl]], starts[sl], ctx_idx[sl]))
+        return f_ref, out
 
 
 class EnsembleScorer:
