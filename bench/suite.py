@@ -157,6 +157,14 @@ def main(argv: list[str] | None = None) -> int:
         "git": git_commit(),
         "benchmarks": {},
     }
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def write() -> None:  # after every script, so a stopped suite keeps what it measured
+        suite["load_average_end"] = os.getloadavg()
+        tmp = out.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(suite, indent=1) + "\n")
+        tmp.replace(out)
+
     for name in names:
         if name in a.skip.split(","):
             continue
@@ -167,11 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         rec = run_one(name, given.get(name, SMALL.get(name, [])), a.timeout)
         suite["benchmarks"][name] = rec
         print(f"  exit {rec['returncode']}, {rec.get('wall_s')} s", file=sys.stderr, flush=True)
-    suite["load_average_end"] = os.getloadavg()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(suite, indent=1) + "\n")
-    tmp.replace(out)
+        write()
+    write()
     print(out)
     failed = [k for k, r in suite["benchmarks"].items() if r.get("returncode", 0) != 0]
     return 1 if failed else 0
