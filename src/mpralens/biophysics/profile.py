@@ -37,6 +37,23 @@ def grid_points(grid: list[float], n_interactions: int) -> list[tuple[float, ...
     return list(itertools.product(sorted(grid), repeat=n_interactions))
 
 
+def continuation_order(points: list[tuple[float, ...]]) -> list[int]:
+    """Order in which to fit grid points, each warm-started from its nearest fitted neighbour.
+
+    The point nearest the grid's centre comes first (fitted from the random start); then, in
+    turn, the unfitted point nearest any fitted one (ties: the lower index), so the fits walk
+    outwards along the grid and every start is one grid step from its point.
+    """
+    pts = np.asarray(points, dtype=float)
+    centre = (pts.min(axis=0) + pts.max(axis=0)) / 2
+    order = [int(np.argmin(((pts - centre) ** 2).sum(axis=1)))]
+    left = [i for i in range(len(pts)) if i != order[0]]
+    while left:
+        dist = [min(((pts[i] - pts[j]) ** 2).sum() for j in order) for i in left]
+        order.append(left.pop(int(np.argmin(dist))))
+    return order
+
+
 def quadratic_vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, bool]:
     """Minimum of a 1-D profile ``y(x)``: the vertex of a least-squares quadratic.
 
