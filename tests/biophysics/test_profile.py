@@ -75,3 +75,14 @@ def test_continuation_covers_a_two_dimensional_grid_step_by_step():
         here = np.array(points[order[i]])
         before = np.array([points[k] for k in order[:i]])
         assert np.abs(before - here).sum(axis=1).min() == 1.0
+
+
+def test_a_wider_window_averages_noise_out():
+    # A noisy parabola with its minimum at -4.2: the lowest noisy point is -5; its window of
+    # two steps (-7..-3) is lopsided, that of three steps (-7..-2) recovers the minimum better.
+    y = 1e-4 * (GRID + 4.2) ** 2 + np.array([0.0, 0.0, -1.5e-4, 1.0e-4, 0.0, 1.0e-4, 0.0])
+    narrow, _ = quadratic_vertex(GRID, y, half_width=2)
+    wide, _ = quadratic_vertex(GRID, y, half_width=3)
+    a, b, _ = np.polyfit(GRID[:6], y[:6], 2)
+    assert wide == pytest.approx(-b / (2 * a), abs=1e-9)
+    assert abs(wide + 4.2) < abs(narrow + 4.2)

@@ -4,11 +4,13 @@ Each restart draws new initial parameters (seed + restart); the restart with the
 likelihood is reported, and the spread of every scalar energy over restarts is kept. Energies are
 in kT inside and reported in kcal/mol (1 kT = 0.616).
 
-Two optimisers (``FitSettings.optimizer``). ``lbfgs`` (default): full-batch L-BFGS in float64 on
-the whole training set (sequences as :class:`~mpralens.biophysics.energies.SparseOneHot`, one
-thread), run to convergence of the training NLL; the fit's score is the validation NLL.
-``adam``: mini-batch Adam under Lightning with early stopping on the validation likelihood, then
-a few L-BFGS polish steps (the first round's scheme, kept for comparison).
+Two optimisers (``FitSettings.optimizer``). ``adam`` (default): mini-batch Adam under Lightning
+with early stopping on the validation likelihood, then a few L-BFGS polish steps. ``lbfgs``:
+full-batch L-BFGS in float64 on the whole training set (sequences as
+:class:`~mpralens.biophysics.energies.SparseOneHot`, one thread), run until a round of steps
+lowers the training NLL by less than ``lbfgs_tolerance``; the fit's score is the validation NLL.
+``lbfgs`` is faster but not the default: on the simulated set its profile's minimum lands one
+grid step from the truth (docs/limits.md).
 
 Interaction energies of thermodynamic models are not fitted by gradient descent (they stall in a
 flat valley) but profiled: each restart fits the model with the interactions held at every point
@@ -192,7 +194,7 @@ def fit_sortseq(
             fit = fit_point(seed, f"restart_{r}_grid_{k}", points[k], start)
             values[k] = fit.val_nll
             states[k] = copy.deepcopy(fit.state())
-        best, edge = profile_minimum(points, values)
+        best, edge = profile_minimum(points, values, settings.profile_half_width)
         for n, v, e in zip(names, best, edge, strict=True):
             log.info("restart %d: profile minimum of dG_%s at %.3f kT", r, n, v)
             if e:
