@@ -118,6 +118,7 @@ def main() -> None:
         "ours": ours(spec, data, settings),
     }
     result["load_1min_after_ours"] = load()
+    print(json.dumps({"ours": result["ours"]}), file=sys.stderr, flush=True)  # kept if a peer fails
     if args.baseline:
         result[f"baseline_{other}"] = ours(
             spec, data, settings.model_copy(update={"optimizer": other})
