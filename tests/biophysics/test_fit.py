@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from mpralens.biophysics.data import read_sortseq
@@ -75,6 +76,24 @@ def test_real_lac_predictive_information():
     assert info["predictive_information_bits"] >= 0.674, info
     assert info["variational_information_bits"] >= 0.674, info
     assert float(best.model.dG_int.detach()[0]) < 0  # CRP and RNAP cooperate
+
+
+def test_lbfgs_profile_walks_the_whole_grid(tmp_path):
+    simulate_sortseq(SortSeqSimulation(n_variants=3000, seed=1), tmp_path / "sim")
+    data = read_sortseq(tmp_path / "sim" / "sortseq_data.csv.gz", n_bins=10, length=75)
+    settings = FitSettings(restarts=2, optimizer="lbfgs", max_epochs=2, lbfgs_iterations=5)
+    restarts = fit_sortseq(_spec(), data, settings)
+    assert [r.seed for r in restarts] in ([0, 1], [1, 0])
+    assert restarts[0].val_nll <= restarts[1].val_nll
+    for r in restarts:
+        assert [p["I"] for p in r.profile] == [-7.0, -6.0, -5.0, -4.0, -3.0, -2.0, -1.0]
+        assert all(np.isfinite(p["val_nll"]) for p in r.profile)
+        assert 1 <= r.epochs <= 2 and len(r.curve) == r.epochs
+        dg = float(r.model.dG_int.detach()[0])
+        assert -7.0 <= dg <= -1.0  # the final fit sits at the profile's minimum, inside the grid
+        assert r.model.dG_int.requires_grad and r.model.dG_int.dtype == torch.float32
+    info = information(restarts[0], data.subset("test"))
+    assert 0 < info["predictive_information_bits"] < info["bin_entropy_bits"]
 
 
 def test_fit_command_writes_every_output(tmp_path):

@@ -3,6 +3,7 @@ import pytest
 import torch
 import yaml
 
+from mpralens.biophysics.energies import SparseOneHot
 from mpralens.biophysics.kinetic import KineticModel, spanning_in_trees
 from mpralens.biophysics.spec import parse_spec
 from mpralens.biophysics.thermodynamic import ThermodynamicModel
@@ -11,6 +12,7 @@ from mpralens.io.sequences import one_hot
 from tests.conftest import REPO
 
 LAC = yaml.safe_load((REPO / "config" / "biophysics" / "lac_thermo.yaml").read_text())
+KIN = yaml.safe_load((REPO / "config" / "biophysics" / "lac_kinetic.yaml").read_text())
 
 
 def _steady_state(n, edges, rates):
@@ -79,6 +81,32 @@ def test_thermodynamic_hand_computed():
     # states: free 0, CRP 0.5, RNAP -1, both 0.5 - 1 - 2 = -2.5
     z = np.exp([0.0, -0.5, 1.0, 2.5])
     assert float(m(x)) == pytest.approx((z[2] + z[3]) / z.sum(), rel=1e-6)
+
+
+def test_sparse_one_hot_gives_the_dense_energies_and_gradients():
+    # Variants of a reference with a few substitutions and an N; the reference itself is found
+    # as the most common base per position.
+    rng = np.random.default_rng(0)
+    ref = rng.choice(list("ACGT"), 75)
+    seqs = []
+    for _ in range(40):
+        s = ref.copy()
+        pos = rng.choice(75, 6, replace=False)
+        s[pos] = rng.choice(list("ACGT"), 6)
+        seqs.append("".join(s))
+    seqs[3] = "N" + seqs[3][1:]
+    x = one_hot(seqs)
+    sparse = SparseOneHot(x, torch.float64)
+    assert np.array_equal(sparse.ref.numpy().reshape(4, 75), one_hot(["".join(ref)])[0])
+    for model in (ThermodynamicModel(parse_spec("lac", LAC)), KineticModel(parse_spec("k", KIN))):
+        model = model.double()
+        dense_t = model(torch.from_numpy(x).double())
+        dense_g = torch.autograd.grad(dense_t.log().sum(), model.energies.theta[0])[0]
+        sparse_t = model(sparse)
+        sparse_g = torch.autograd.grad(sparse_t.log().sum(), model.energies.theta[0])[0]
+        assert torch.allclose(dense_t, sparse_t, rtol=1e-12, atol=0)
+        assert torch.allclose(dense_g, sparse_g, rtol=1e-10, atol=1e-12)
+        assert float(dense_g.abs().max()) > 0.01  # the gradient is not trivially zero
 
 
 SPEC_ERRORS = {

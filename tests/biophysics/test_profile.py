@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from mpralens.biophysics.profile import grid_points, profile_minimum, quadratic_vertex
+from mpralens.biophysics.profile import (
+    continuation_order,
+    grid_points,
+    profile_minimum,
+    quadratic_vertex,
+)
 
 GRID = np.arange(-7.0, 0.0)  # -7 .. -1 kT
 
@@ -49,3 +54,35 @@ def test_two_interactions_are_profiled_one_by_one():
     vals = [(a + 2.2) ** 2 + 0.5 * (b + 3.6) ** 2 for a, b in points]
     est, edge = profile_minimum(points, vals)
     assert est == pytest.approx((-2.2, -3.6), abs=1e-9) and edge == (False, False)
+
+
+def test_continuation_starts_at_the_centre_and_walks_outwards():
+    points = grid_points([-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0], 1)
+    order = continuation_order(points)
+    assert sorted(order) == list(range(7))
+    values = [points[k][0] for k in order]
+    assert values[0] == -4.0
+    # Every point after the first is one grid step from a point fitted before it.
+    for i, v in enumerate(values[1:], start=1):
+        assert min(abs(v - w) for w in values[:i]) == 1.0
+
+
+def test_continuation_covers_a_two_dimensional_grid_step_by_step():
+    points = grid_points([-1.0, -2.0, -3.0], 2)
+    order = continuation_order(points)
+    assert sorted(order) == list(range(9)) and points[order[0]] == (-2.0, -2.0)
+    for i in range(1, 9):
+        here = np.array(points[order[i]])
+        before = np.array([points[k] for k in order[:i]])
+        assert np.abs(before - here).sum(axis=1).min() == 1.0
+
+
+def test_a_wider_window_averages_noise_out():
+    # A noisy parabola with its minimum at -4.2: the lowest noisy point is -5; its window of
+    # two steps (-7..-3) is lopsided, that of three steps (-7..-2) recovers the minimum better.
+    y = 1e-4 * (GRID + 4.2) ** 2 + np.array([0.0, 0.0, -1.5e-4, 1.0e-4, 0.0, 1.0e-4, 0.0])
+    narrow, _ = quadratic_vertex(GRID, y, half_width=2)
+    wide, _ = quadratic_vertex(GRID, y, half_width=3)
+    a, b, _ = np.polyfit(GRID[:6], y[:6], 2)
+    assert wide == pytest.approx(-b / (2 * a), abs=1e-9)
+    assert abs(wide + 4.2) < abs(narrow + 4.2)

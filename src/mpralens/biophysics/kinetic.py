@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mpralens.biophysics.energies import SiteEnergies
+from mpralens.biophysics.energies import SiteEnergies, SparseOneHot
 from mpralens.biophysics.spec import ModelSpec
 
 
@@ -89,14 +89,14 @@ class KineticModel(nn.Module):
         assert spec.output is not None  # parse_spec requires ``output`` of kinetic specs
         self.output_state = idx[spec.output[0]]
 
-    def log_rates(self, x: torch.Tensor) -> torch.Tensor:
+    def log_rates(self, x: torch.Tensor | SparseOneHot) -> torch.Tensor:
         """Natural-log rates of every transition, ``(batch, n_transitions)``."""
         site_e = self.energies(x)  # (batch, n_sites), kT
         seq = -site_e[:, self.rate_site.clamp_min(0)]
         const = self.log_k_const.expand(x.shape[0], -1)
         return torch.where(self.rate_site >= 0, seq, const)
 
-    def occupancy(self, x: torch.Tensor) -> torch.Tensor:
+    def occupancy(self, x: torch.Tensor | SparseOneHot) -> torch.Tensor:
         """Steady-state occupancies, ``(batch, n_states)``, summing to 1."""
         log_k = self.log_rates(x)
         log_w = torch.stack(
@@ -108,7 +108,7 @@ class KineticModel(nn.Module):
         )
         return torch.softmax(log_w, dim=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor | SparseOneHot) -> torch.Tensor:
         """Activity = output rate x occupancy of the output transition's source state."""
         log_k = self.log_rates(x)
         return torch.exp(log_k[:, self.output_edge]) * self.occupancy(x)[:, self.output_state]

@@ -37,11 +37,28 @@ def grid_points(grid: list[float], n_interactions: int) -> list[tuple[float, ...
     return list(itertools.product(sorted(grid), repeat=n_interactions))
 
 
-def quadratic_vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, bool]:
+def continuation_order(points: list[tuple[float, ...]]) -> list[int]:
+    """Order in which to fit grid points, each warm-started from its nearest fitted neighbour.
+
+    The point nearest the grid's centre comes first (fitted from the random start); then, in
+    turn, the unfitted point nearest any fitted one (ties: the lower index), so the fits walk
+    outwards along the grid and every start is one grid step from its point.
+    """
+    pts = np.asarray(points, dtype=float)
+    centre = (pts.min(axis=0) + pts.max(axis=0)) / 2
+    order = [int(np.argmin(((pts - centre) ** 2).sum(axis=1)))]
+    left = [i for i in range(len(pts)) if i != order[0]]
+    while left:
+        dist = [min(((pts[i] - pts[j]) ** 2).sum() for j in order) for i in left]
+        order.append(left.pop(int(np.argmin(dist))))
+    return order
+
+
+def quadratic_vertex(x: np.ndarray, y: np.ndarray, half_width: int = 2) -> tuple[float, bool]:
     """Minimum of a 1-D profile ``y(x)``: the vertex of a least-squares quadratic.
 
-    The quadratic is fitted to the grid points within two steps of the smallest ``y`` (three
-    to five points), and its vertex is kept within the range of those points. Returns the
+    The quadratic is fitted to the grid points within ``half_width`` steps of the smallest ``y``
+    (at least three points), and its vertex is kept within the range of those points. Returns the
     estimate and whether it lies on the edge of the grid (the profile may continue past it), in
     which case the estimate is the edge point itself. With fewer than three points, or no
     upward curvature, the estimate is the best grid point.
@@ -51,7 +68,7 @@ def quadratic_vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, bool]:
     i = int(np.argmin(y))
     if i in (0, len(x) - 1):
         return float(x[i]), len(x) > 1
-    lo, hi = max(0, i - 2), min(len(x), i + 3)
+    lo, hi = max(0, i - half_width), min(len(x), i + half_width + 1)
     if hi - lo < 3:
         return float(x[i]), False
     a, b, _ = np.polyfit(x[lo:hi], y[lo:hi], 2)
@@ -61,7 +78,7 @@ def quadratic_vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, bool]:
 
 
 def profile_minimum(
-    points: list[tuple[float, ...]], values: list[float]
+    points: list[tuple[float, ...]], values: list[float], half_width: int = 2
 ) -> tuple[tuple[float, ...], tuple[bool, ...]]:
     """Estimate of every interaction energy from a profile over grid ``points``.
 
@@ -74,7 +91,7 @@ def profile_minimum(
     for j in range(pts.shape[1]):
         xs = np.unique(pts[:, j])
         ys = np.array([vals[pts[:, j] == v].min() for v in xs])
-        v, e = quadratic_vertex(xs, ys)
+        v, e = quadratic_vertex(xs, ys, half_width)
         est.append(v)
         edge.append(e)
     return tuple(est), tuple(edge)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mpralens.biophysics.energies import SiteEnergies
+from mpralens.biophysics.energies import SiteEnergies, SparseOneHot
 from mpralens.biophysics.spec import ModelSpec
 
 
@@ -48,7 +48,7 @@ class ThermodynamicModel(nn.Module):
         self.register_buffer("learned", torch.tensor([s.activity is None for s in spec.states]))
         self.a_learned = nn.Parameter(torch.zeros(len(spec.states)))
 
-    def state_probabilities(self, x: torch.Tensor) -> torch.Tensor:
+    def state_probabilities(self, x: torch.Tensor | SparseOneHot) -> torch.Tensor:
         """Boltzmann probabilities of the states, ``(batch, n_states)``."""
         e = torch.cat([self.energies(x), self.dG_int.expand(x.shape[0], -1)], dim=1)
         return torch.softmax(-(e @ self.w_sj.T), dim=1)
@@ -57,7 +57,7 @@ class ThermodynamicModel(nn.Module):
         """State activities ``a_s`` (fixed, or learned through a sigmoid to [0, 1])."""
         return torch.where(self.learned, torch.sigmoid(self.a_learned), self.a_fixed)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor | SparseOneHot) -> torch.Tensor:
         """Activity ``t = sum_s a_s P_s``."""
         return self.state_probabilities(x) @ self.activities()
 
