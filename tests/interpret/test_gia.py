@@ -1,5 +1,5 @@
-"""Global importance analysis against hand-made models whose answers are known in closed form,
-and on a CNN trained on simulated data (slow)."""
+"""Global importance analysis against hand-made models whose answers are known in closed form
+(the trained-CNN test is in tests/models/test_models_vs_truth.py, beside its fixture)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from mpralens.interpret.gia import (
     run_gia,
 )
 from mpralens.io.errors import InputError
-from tests.models.test_models_vs_truth import trained  # noqa: F401  (the trained CNN fixture)
 
 L = 60
 # Neither motif overlaps itself, the other or their reverse complements, so embedding them
@@ -267,43 +266,3 @@ def test_motifs_resolve_from_consensus_jaspar_and_catalogue():
     assert gata.name == "GATA1" and gata == Motif("GATA1", resolve_motif("G=MA0035.5").sequence)
     with pytest.raises(InputError, match="holds N, X"):
         resolve_motif("bad=ACGXN")
-
-
-@pytest.mark.slow
-def test_gia_on_a_trained_cnn_recovers_the_strongest_factors(trained):  # noqa: F811
-    """The CNN of the models-vs-truth tests (800 simulated regions, Paggi, 10 epochs; the
-    fixture is reused): the marginal effect of the strongest planted activators (HNF4A in
-    HepG2_minP, GATA1 in K562_minP: 1.4 log2 per site) is positive with an interval excluding 0,
-    REST's (-1.2) negative; decoys stay below 0.15 log2 and some decoy's interval holds 0 in at
-    least half the tasks.
-
-    On the 300-region simulation (seed 1, same CNN, 10 epochs) the decoys' marginal effects
-    were -0.13..0.07 against 0.23-0.29 for HNF4A and GATA1 in their cells and -0.46..-0.71 for
-    REST: the CNN gives decoys small effects of its own (a decoy's interval excludes 0 in some
-    tasks), hence "some decoy" rather than "every decoy".
-    """
-    from mpralens.interpret.gia import network_predictor
-
-    test = trained["data"].subset("test").tiles
-    null = null_sequences(list(test["sequence"]), 150, seed=0)
-    gia = GIA(network_predictor(trained["net"], trained["spec"]), null, n_boot=500, seed=0)
-    names = ("HNF4A", "GATA1", "REST", "CEBPB", "FOXA2", "NRF1", "YY1")
-    table = run_gia(gia, [resolve_motif(n) for n in names], ["marginal"])
-    table = table.set_index(["motifs", "task"])
-    print(table[["effect", "ci_low", "ci_high"]].round(3).to_string())
-    decoys = ["CEBPB", "FOXA2", "NRF1", "YY1"]
-    for motif, task in (("HNF4A", "HepG2_minP"), ("GATA1", "K562_minP")):
-        assert table.loc[(motif, task), "ci_low"] > 0, (motif, task)
-        strongest = table.loc[(motif, task), "effect"]
-        assert table.loc[(decoys, task), "effect"].abs().max() < strongest
-    for task in ("HepG2_minP", "K562_minP"):
-        assert table.loc[("REST", task), "ci_high"] < 0
-    # Measured on this CNN: decoys -0.08..0.02 (a decoy's interval holds 0 in 3 of the 4 tasks,
-    # none in HepG2_minP) against 0.54 / 0.49 for HNF4A / GATA1: small, not always nil.
-    tasks = table.index.get_level_values("task").unique()
-    held = 0
-    for task in tasks:
-        d = table.loc[(decoys, task), :]
-        held += bool(((d["ci_low"] <= 0) & (d["ci_high"] >= 0)).any())
-        assert d["effect"].abs().max() < 0.15
-    assert held >= len(tasks) // 2
