@@ -132,8 +132,14 @@ def test_gia_and_truth_recovery_on_the_tiny_dag(tiny_run):
     assert (v["planted_coop_spacing_min"], v["planted_coop_spacing_max"]) == (4, 8)
     assert 0 <= v["gia_coop_peak_spacing"] <= 12
     assert -1 <= v["gia_marginal_pearson"] <= 1 and v["position_effect_sign_agrees"] in (0, 1)
-    # filters.tsv and patterns.tsv are not wired in yet (issue 18 parts 1-2): NaN.
-    assert v[["filters_planted_matched", "modisco_planted_matched"]].isna().all()
+    # The filter and MoDISco counts are read from the DAG's filters.tsv and patterns.tsv.
+    factors = pd.read_csv(tiny_run / "resources/tiny/truth/factors.tsv", sep="\t")
+    for table, metric in (("filters.tsv", "filters"), ("patterns.tsv", "modisco")):
+        t = pd.read_csv(folder / table, sep="\t", dtype=str, keep_default_na=False)
+        ids = {i for cell in t["significant_matches"] for i in cell.split(";") if i}
+        for kind, name in (("planted", "planted"), ("decoy", "decoys")):
+            want = factors.loc[factors["kind"] == kind, "matrix_id"].isin(ids).sum()
+            assert v[f"{metric}_{name}_matched"] == want, (metric, name)
     print(rec.to_string())
 
 
