@@ -9,9 +9,10 @@ import pytest
 import torch
 from torch import nn
 
+from mpralens.data.element_tests import bh
 from mpralens.interpret.filters import align, filter_motifs, first_layer, load_cnn
 from mpralens.interpret.patterns import best_method, region_maps, resolve_sources
-from mpralens.interpret.tomtom import bh_qvalues, match, summarise
+from mpralens.interpret.tomtom import match, summarise
 from mpralens.io.errors import InputError
 from mpralens.io.motifs import Motif, information_content, read_motifs, write_meme
 
@@ -202,11 +203,11 @@ def test_bad_motif_file_is_one_error_naming_file_and_line(tmp_path, text, line, 
     assert e.value.line == line
 
 
-def test_bh_qvalues_match_statsmodels():
+def test_bh_q_values_match_statsmodels():
     from statsmodels.stats.multitest import multipletests
 
     p = np.random.default_rng(0).uniform(size=50) ** 3
-    np.testing.assert_allclose(bh_qvalues(p), multipletests(p, method="fdr_bh")[1])
+    np.testing.assert_allclose(bh(p), multipletests(p, method="fdr_bh")[1])
 
 
 def test_tomtom_finds_gata1_for_sampled_gata1_sites():
@@ -222,7 +223,7 @@ def test_tomtom_finds_gata1_for_sampled_gata1_sites():
     assert "MA0035.5" in summary.loc[0, "significant_matches"].split(";")
     # q-values: BH over the 879 JASPAR targets of the query.
     assert len(matches) == 879
-    np.testing.assert_allclose(matches["q_value"], bh_qvalues(matches["p_value"].to_numpy()))
+    np.testing.assert_allclose(matches["q_value"], bh(matches["p_value"].to_numpy()))
     # Against the catalogue only: GATA1 is the first significant match.
     from mpralens.interpret.patterns import catalog_targets
 

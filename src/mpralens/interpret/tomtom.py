@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from mpralens.data.element_tests import bh
 from mpralens.io.motifs import Motif, jaspar_core_vertebrates
 
 MATCH_COLUMNS = [
@@ -38,20 +39,6 @@ MATCH_COLUMNS = [
     "overlap",
     "strand",
 ]
-
-
-def bh_qvalues(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values of one family of p-values (monotone, at most 1)."""
-    p = np.asarray(p, dtype=np.float64)
-    n = len(p)
-    if n == 0:
-        return p.copy()
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * n / np.arange(1, n + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(q, 1.0)
-    return out
 
 
 def match(
@@ -107,7 +94,7 @@ def match(
                     "target_id": [targets[j].motif_id for j in keep],
                     "target_name": [targets[j].name for j in keep],
                     "p_value": pi,
-                    "q_value": bh_qvalues(pi),
+                    "q_value": bh(pi),
                     "score": scores[i, keep],
                     "offset": offsets[i, keep].astype(int),
                     "overlap": overlaps[i, keep].astype(int),
