@@ -26,7 +26,7 @@ from mpralens.interpret.methods import attribute, check_method, observed
 from mpralens.interpret.names import GRADIENT_METHODS, KMER_METHODS, METHODS
 from mpralens.io.errors import InputError
 from mpralens.io.sequences import _LOOKUP
-from mpralens.ism.run import long_table
+from mpralens.ism.run import add_part, long_table
 from mpralens.ism.scoring import average_windows, window_scores
 from mpralens.ism.windows import RegionContext
 
@@ -230,9 +230,7 @@ def attribution_table(
     """
     from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs installed (types-tqdm)
 
-    from mpralens.models.cnn.module import ensemble_summary
-
-    parts = []
+    parts: list[tuple[RegionContext, np.ndarray, np.ndarray]] = []
     intervals: list[tuple[np.ndarray, np.ndarray]] = []
     bar = tqdm(total=len(contexts), desc=desc, unit="region", disable=not progress, mininterval=5)
     i = 0
@@ -253,14 +251,7 @@ def attribution_table(
         for c, maps in zip(group, member_maps, strict=True):
             if len(c.window_starts) == 0:
                 log.warning("region %s has no usable window; its bases are not scored", c.region_id)
-            averaged = [average_windows(c, m) for m in maps]
-            count = averaged[0][1]
-            if len(maps) == 1:
-                parts.append((c, averaged[0][0], count))
-                continue
-            summary = ensemble_summary(np.stack([a for a, _ in averaged]))
-            parts.append((c, summary["mean"], count))
-            intervals.append((summary["lo"].reshape(-1), summary["hi"].reshape(-1)))
+            add_part(parts, intervals, c, [average_windows(c, m) for m in maps])
         bar.update(len(group))
     bar.close()
     return long_table(parts, list(attributor.tasks), intervals)

@@ -56,7 +56,7 @@ def ism_table(scorer, contexts: list[RegionContext], *, progress: bool = True) -
     from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs installed (types-tqdm)
 
     tasks = list(scorer.tasks)
-    parts = []
+    parts: list[tuple[RegionContext, np.ndarray, np.ndarray]] = []
     intervals: list[tuple[np.ndarray, np.ndarray]] = []
     for ctx in tqdm(contexts, desc="ISM", unit="region", disable=not progress, mininterval=5):
         if len(ctx.window_starts) == 0:
@@ -64,17 +64,33 @@ def ism_table(scorer, contexts: list[RegionContext], *, progress: bool = True) -
                 "region %s has no usable ISM window; its bases are not scored", ctx.region_id
             )
         if isinstance(scorer, EnsembleScorer):
-            from mpralens.models.cnn.module import ensemble_summary
-
             per = [region_scores(ctx, d) for d in scorer.member_deltas(ctx)]
-            summary = ensemble_summary(np.stack([m for m, _ in per]))
-            count = per[0][1]
-            mean = summary["mean"]
-            intervals.append((summary["lo"].reshape(-1), summary["hi"].reshape(-1)))
         else:
-            mean, count = region_scores(ctx, scorer.window_deltas(ctx))
-        parts.append((ctx, mean, count))
+            per = [region_scores(ctx, scorer.window_deltas(ctx))]
+        add_part(parts, intervals, ctx, per)
     return long_table(parts, tasks, intervals)
+
+
+def add_part(
+    parts: list[tuple[RegionContext, np.ndarray, np.ndarray]],
+    intervals: list[tuple[np.ndarray, np.ndarray]],
+    ctx: RegionContext,
+    members: list[tuple[np.ndarray, np.ndarray]],
+) -> None:
+    """Append one region's part of :func:`long_table` from its members' (mean, count) maps.
+
+    One member: its map. Several (an ensemble): their mean, and their 95% interval appended to
+    ``intervals`` (:func:`mpralens.models.cnn.module.ensemble_summary`).
+    """
+    count = members[0][1]
+    if len(members) == 1:
+        parts.append((ctx, members[0][0], count))
+        return
+    from mpralens.models.cnn.module import ensemble_summary
+
+    summary = ensemble_summary(np.stack([m for m, _ in members]))
+    parts.append((ctx, summary["mean"], count))
+    intervals.append((summary["lo"].reshape(-1), summary["hi"].reshape(-1)))
 
 
 def long_table(
