@@ -152,3 +152,31 @@ def test_fit_command_rejects_bad_inputs(tmp_path):
     assert not (tmp_path / "o1").exists()
     with pytest.raises(InputError, match="the file has 8 bins; the model expects 10"):
         read_sortseq(tmp_path / "sim" / "sortseq_data.csv.gz", n_bins=10)
+
+
+def test_training_curve_holds_each_epochs_own_training_nll(tmp_path):
+    """The curve's training NLL is the epoch's mean over its batches, at that epoch (not lagged).
+
+    With a learning rate too small to move any parameter and the same number of reads for every
+    variant, the mean over batches (weighted by their variants) is the NLL of the whole training
+    set at the starting parameters, computed here by hand in one pass.
+    """
+    import lightning as L
+
+    from mpralens.biophysics.fit import _fit_once, build_energy_model
+    from mpralens.biophysics.measurement import SortSeqMeasurement
+
+    simulate_sortseq(SortSeqSimulation(n_variants=1500, seed=2), tmp_path / "sim")
+    data = read_sortseq(tmp_path / "sim" / "sortseq_data.csv.gz", n_bins=10, length=75)
+    rng = np.random.default_rng(0)
+    data.counts = rng.multinomial(4, np.full(10, 0.1), size=len(data.counts)).astype(np.float32)
+    settings = FitSettings(max_epochs=2, batch_size=100, lr=1e-30, polish_steps=0)
+    fit = _fit_once(_spec(), data, settings, seed=3, logdir=None, version="t")
+    assert [c["epoch"] for c in fit.curve] == [0, 1]
+    L.seed_everything(3, verbose=False)  # the fit's starting parameters
+    model, meas = build_energy_model(_spec()), SortSeqMeasurement(10, settings.hidden)
+    train = data.subset("training")
+    with torch.no_grad():
+        expected = float(meas.nll(model(torch.from_numpy(train.x)), torch.from_numpy(train.counts)))
+    for c in fit.curve:
+        assert c["train_nll"] == pytest.approx(expected, rel=1e-5)
