@@ -357,3 +357,20 @@ def test_config_without_validation_split_is_refused(text, key, tmp_path):
     out = proc.stdout + proc.stderr
     assert f"config key '{key}'" in out and "early stopping needs it" in out, out[-3000:]
     assert not (wd / "results").exists() and not (wd / "resources" / "d").exists()
+
+
+def test_a_library_added_to_the_sheet_after_import_is_one_error(unequal, tmp_path):
+    """normalize with a sheet naming a library the imported counts lack: one error, no output."""
+    sheet = pd.read_csv(unequal / "sim" / "libraries.tsv", sep="\t")
+    extra = sheet[sheet["library"] == "K562_minP_mRNA_Rep2"].assign(
+        library="K562_minP_mRNA_Rep3", replicate=3, path="K562/Rep3.counts"
+    )
+    edited = tmp_path / "libraries.tsv"
+    pd.concat([sheet, extra], ignore_index=True).to_csv(edited, sep="\t", index=False)
+    out, qc = tmp_path / "log_ratios.parquet", tmp_path / "qc"
+    proc = run_cli(*_normalize_argv(unequal, edited, out, qc))
+    assert proc.returncode == 2, proc.stderr
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and "K562_minP_mRNA_Rep3" in err[0], proc.stderr
+    assert str(unequal / "counts.parquet") in err[0] and "import-counts" in err[0]
+    assert not out.exists() and not qc.exists()

@@ -95,10 +95,24 @@ def normalize_cmd(args: argparse.Namespace, settings: NormalizeSettings) -> None
         raise InputError(
             "method per_barcode needs --barcodes (barcode_counts.parquet)", key="normalize.method"
         )
+    pairs = pair_libraries(sheet, sheet_path=args.libraries)
+    missing = sorted({lib for p in pairs for lib in (p.dna, p.rna)} - set(counts.columns))
+    if missing:
+        which = (
+            f"library {missing[0]} has"
+            if len(missing) == 1
+            else (f"libraries {', '.join(missing)} have")
+        )
+        raise InputError(
+            f"{which} no counts here, though the library sheet {args.libraries} names "
+            f"{'it' if len(missing) == 1 else 'them'}: these "
+            "counts were imported from another sheet; rerun import-counts with this sheet",
+            path=args.counts,
+        )
     table = log_ratios(
         tiles,
         counts,
-        pair_libraries(sheet, sheet_path=args.libraries),
+        pairs,
         pseudocount=settings.pseudocount,
         min_dna=settings.min_dna,
         barcode_counts=barcodes,
