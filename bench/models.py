@@ -10,14 +10,19 @@ training epoch on ``--threads`` cores (validation excluded).
 A configuration's numbers are the mean and standard deviation over seeds. Each one is compared with
 the baseline (Paggi et al.'s CNN) on the Pearson averaged over tasks: the difference, its standard
 error over seeds, and ``within_seed_noise`` when ``|difference| < 2 SE`` (a difference that small
-is not evidence either way). ``paggi+rc_average`` is the baseline's own networks with predictions
-averaged over both strands (the option is test-time only), so it costs no training. The
-ensemble's members are models of seeds the single-model runs do
-not use (ensemble ``e`` has members ``100 + 3e + {0, 1, 2}``), so its seeds are independent.
+is not evidence either way). ``paggi_demo`` is Paggi et al.'s CNN at the width the demo trains
+(100 filters; the other CNNs are at demo-scale widths of 32). ``paggi+rc_average`` is the
+baseline's own networks with predictions averaged over both strands (the option is test-time
+only), so it costs no training. The ensemble's members are models of seeds the single-model runs
+do not use (ensemble ``e`` has members ``100 + 3e + {0, 1, 2}``), so its seeds are independent.
 
 Usage: python bench/models.py [--regions 300] [--epochs 4] [--seeds 3] [--threads 2]
        [--out bench_models.tsv]
+       python bench/models.py --tables a.tsv b.tsv [--markdown]   (summarise runs made apart)
 Prints JSON (per configuration: mean/sd over seeds); ``--out`` writes the per-seed, per-task table.
+A long comparison can run as several processes (``--configs``, each with the same ``--regions``
+and ``--epochs`` and its own ``--out``), summarised together with ``--tables``; the baseline must
+be in one of them.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ LEGNET = {
 }
 CONFIGS: dict[str, dict] = {
     "paggi": {"arch": "paggi", "arch_kwargs": SMALL["paggi"]},
+    "paggi_demo": {"arch": "paggi"},  # the demo's own width: Paggi et al.'s 100 filters
     "paggi+rc_tied": {"arch": "paggi", "arch_kwargs": SMALL["paggi"], "rc": "tied"},
     "paggi+exp": {"arch": "paggi", "arch_kwargs": SMALL["paggi"], "first_activation": "exp"},
     "paggi+ensemble3": {"arch": "paggi", "arch_kwargs": SMALL["paggi"], "ensemble": 3},
@@ -121,13 +127,13 @@ def run(config: str, seed: int, data, truth, activity, epochs: int, workdir: Pat
     )
 
 
-def summarize(table: pd.DataFrame) -> dict:
+def summarize(table: pd.DataFrame, baseline: str = BASELINE) -> dict:
     """Mean and sd over seeds per configuration; each compared with the baseline."""
     per_seed = table.groupby(["model", "seed"])[
         ["pearson", "spearman", "pearson_truth", "fraction_of_ceiling"]
     ].mean()  # averaged over tasks
     out: dict = {}
-    base = per_seed.loc[BASELINE, "pearson"]
+    base = per_seed.loc[baseline, "pearson"] if baseline in per_seed.index else None
     for model, g in per_seed.groupby(level="model"):
         rows = table[table["model"] == model]
         entry = {
@@ -140,7 +146,7 @@ def summarize(table: pd.DataFrame) -> dict:
             "parameters": int(rows["parameters"].iloc[0]),
             "seconds_per_epoch": round(float(rows["seconds_per_epoch"].mean()), 2),
         }
-        if model != BASELINE:
+        if base is not None and model != baseline:
             diff = float(g["pearson"].mean() - base.mean())
             se = float(np.sqrt(g["pearson"].var(ddof=1) / len(g) + base.var(ddof=1) / len(base)))
             entry["pearson_minus_baseline"] = round(diff, 4)
@@ -151,6 +157,43 @@ def summarize(table: pd.DataFrame) -> dict:
     return {"configurations": out, "ceiling_by_task": ceil.round(4).to_dict(orient="index")}
 
 
+def markdown(summary: dict, baseline: str = BASELINE) -> str:
+    """Format the summary as docs/models.md's comparison table (task means, then seeds)."""
+    confs = summary["configurations"]
+    tasks = list(next(iter(confs.values()))["per_task_pearson"])
+    head = [
+        "configuration",
+        "Pearson (mean ± sd)",
+        "Spearman",
+        "Pearson w/ truth",
+        "fraction of ceiling",
+        *tasks,
+        "parameters",
+        "s/epoch",
+        f"vs {baseline} (± SE)",
+    ]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, c in confs.items():
+        if "pearson_minus_baseline" in c:
+            verdict = "within seed noise" if c["within_seed_noise"] else "beyond 2 SE"
+            vs = f"{c['pearson_minus_baseline']:+.3f} ± {c['difference_se']:.3f} ({verdict})"
+        else:
+            vs = "-"
+        cells = [
+            name,
+            f"{c['pearson_mean']:.3f} ± {c['pearson_sd']:.3f}",
+            f"{c['spearman_mean']:.3f} ± {c['spearman_sd']:.3f}",
+            f"{c['pearson_truth_mean']:.3f} ± {c['pearson_truth_sd']:.3f}",
+            f"{c['fraction_of_ceiling_mean']:.3f} ± {c['fraction_of_ceiling_sd']:.3f}",
+            *(f"{c['per_task_pearson'][t]:.3f}" for t in tasks),
+            f"{c['parameters']:,}",
+            f"{c['seconds_per_epoch']:.1f}",
+            vs,
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--regions", type=int, default=300)
@@ -159,7 +202,22 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
     ap.add_argument("--out", type=Path, help="per-seed, per-task TSV")
+    ap.add_argument(
+        "--tables", nargs="+", type=Path, help="summarise these --out tables instead of training"
+    )
+    ap.add_argument("--markdown", action="store_true", help="with --tables: print the doc table")
+    ap.add_argument("--baseline", default=BASELINE, help="with --tables: compare with this one")
     args = ap.parse_args()
+    if args.tables:
+        table = pd.concat([pd.read_csv(t, sep="\t") for t in args.tables], ignore_index=True)
+        if args.baseline not in set(table["model"]):
+            raise SystemExit(f"none of the tables holds the baseline {args.baseline!r}")
+        summary = summarize(table, args.baseline)
+        if args.markdown:
+            print(markdown(summary, args.baseline))
+        else:
+            print(json.dumps({"tables": [str(t) for t in args.tables], **summary}, indent=1))
+        return
     torch.set_num_threads(args.threads)
     logging.getLogger("lightning").setLevel(logging.ERROR)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
