@@ -47,7 +47,9 @@ rule fit_biophysical:
         "logs/biophysics/{bds}/{model}.log",
     benchmark:
         "benchmarks/biophysics/{bds}/{model}.tsv"
-    threads: 2
+    # One thread: a second made a lac fit no faster (24.5 s against 23.2 s, docs/benchmarks.md)
+    # at twice the CPU, and kept the other jobs of make run waiting.
+    threads: 1
     resources:
         mem_mb=scaled(2000, 500),
         runtime=biophysics_fit_runtime,
