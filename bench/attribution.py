@@ -76,7 +76,8 @@ def per_region(attributor, ctxs: list[RegionContext], batch: int) -> float:
 def forward_per_region(net, ctxs: list[RegionContext], spec: dict, batch: int) -> float:
     """Seconds per region of one inference forward pass over every window of the regions."""
     attributor = CNNAttributor(net, spec, "saliency")
-    groups = [ctxs[i : i + max(1, batch // 15)] for i in range(0, len(ctxs), max(1, batch // 15))]
+    per_group = max(1, batch // len(ctxs[0].window_starts))  # as attribution_table groups them
+    groups = [ctxs[i : i + per_group] for i in range(0, len(ctxs), per_group)]
     xs = [attributor.encode(g)[0] for g in groups]
     with torch.inference_mode():
         net(xs[0])  # warm-up

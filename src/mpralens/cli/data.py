@@ -98,15 +98,12 @@ def normalize_cmd(args: argparse.Namespace, settings: NormalizeSettings) -> None
     pairs = pair_libraries(sheet, sheet_path=args.libraries)
     missing = sorted({lib for p in pairs for lib in (p.dna, p.rna)} - set(counts.columns))
     if missing:
-        which = (
-            f"library {missing[0]} has"
-            if len(missing) == 1
-            else (f"libraries {', '.join(missing)} have")
-        )
+        one = len(missing) == 1
         raise InputError(
-            f"{which} no counts here, though the library sheet {args.libraries} names "
-            f"{'it' if len(missing) == 1 else 'them'}: these "
-            "counts were imported from another sheet; rerun import-counts with this sheet",
+            f"{'library' if one else 'libraries'} {', '.join(missing)} "
+            f"{'has' if one else 'have'} no counts here, though the library sheet "
+            f"{args.libraries} names {'it' if one else 'them'}: these counts were imported from "
+            "another sheet; rerun import-counts with this sheet",
             path=args.counts,
         )
     table = log_ratios(
