@@ -18,6 +18,7 @@ Usage (inside the MAVE-NN venv):
 import argparse
 import json
 import os
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -138,6 +139,7 @@ def main():
         shuffle=True,
     )
     t0 = time.perf_counter()
+    print(f"FIT_START {time.time()}", file=sys.stderr, flush=True)  # read if the caller stops us
     model.fit(
         learning_rate=5e-4,
         epochs=args.epochs,

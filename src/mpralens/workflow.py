@@ -620,13 +620,14 @@ def sortseq_data(config: dict[str, Any], bds: str) -> str:
     return str(ds["path"])
 
 
-def fits_of_restart(config: dict[str, Any], model: str) -> int:
-    """Fits one restart of model ``model`` makes (the profile's grid points and one more)."""
-    from mpralens.biophysics.profile import fits_per_restart
+def biophysics_fits(config: dict[str, Any], model: str) -> int:
+    """Most fits a fit job of model ``model`` makes (restarts, profile points)."""
+    from mpralens.biophysics.profile import planned_fits
     from mpralens.biophysics.spec import load_spec
+    from mpralens.config.settings import FitSettings
 
     spec = load_spec(config["biophysics"]["models"][model], model)
-    return fits_per_restart(spec, config["biophysics"]["fit"]["interaction_grid"])
+    return planned_fits(spec, FitSettings.model_validate(config["biophysics"]["fit"]))
 
 
 # ----------------------------------------------------------------------------- motifs

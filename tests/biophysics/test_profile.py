@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+import yaml
 
 from mpralens.biophysics.profile import (
-    continuation_order,
     grid_points,
     profile_minimum,
     quadratic_vertex,
@@ -56,27 +56,6 @@ def test_two_interactions_are_profiled_one_by_one():
     assert est == pytest.approx((-2.2, -3.6), abs=1e-9) and edge == (False, False)
 
 
-def test_continuation_starts_at_the_centre_and_walks_outwards():
-    points = grid_points([-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0], 1)
-    order = continuation_order(points)
-    assert sorted(order) == list(range(7))
-    values = [points[k][0] for k in order]
-    assert values[0] == -4.0
-    # Every point after the first is one grid step from a point fitted before it.
-    for i, v in enumerate(values[1:], start=1):
-        assert min(abs(v - w) for w in values[:i]) == 1.0
-
-
-def test_continuation_covers_a_two_dimensional_grid_step_by_step():
-    points = grid_points([-1.0, -2.0, -3.0], 2)
-    order = continuation_order(points)
-    assert sorted(order) == list(range(9)) and points[order[0]] == (-2.0, -2.0)
-    for i in range(1, 9):
-        here = np.array(points[order[i]])
-        before = np.array([points[k] for k in order[:i]])
-        assert np.abs(before - here).sum(axis=1).min() == 1.0
-
-
 def test_a_wider_window_averages_noise_out():
     # A noisy parabola with its minimum at -4.2: the lowest noisy point is -5; its window of
     # two steps (-7..-3) is lopsided, that of three steps (-7..-2) recovers the minimum better.
@@ -86,3 +65,24 @@ def test_a_wider_window_averages_noise_out():
     a, b, _ = np.polyfit(GRID[:6], y[:6], 2)
     assert wide == pytest.approx(-b / (2 * a), abs=1e-9)
     assert abs(wide + 4.2) < abs(narrow + 4.2)
+
+
+def test_planned_fits_count_restarts_and_profile_points():
+    from mpralens.biophysics.profile import planned_fits
+    from mpralens.biophysics.spec import parse_spec
+    from mpralens.config.settings import FitSettings
+    from tests.conftest import REPO
+
+    thermo = parse_spec(
+        "lac", yaml.safe_load((REPO / "config/biophysics/lac_thermo.yaml").read_text())
+    )
+    kinetic = parse_spec(
+        "kin", yaml.safe_load((REPO / "config/biophysics/lac_kinetic.yaml").read_text())
+    )
+    # lbfgs: one fit per restart, then up to interval_points per side of the one interaction.
+    assert planned_fits(thermo, FitSettings(restarts=2, interval_points=4)) == 2 + 8
+    assert planned_fits(thermo, FitSettings(restarts=3, interval_points=0)) == 3
+    assert planned_fits(kinetic, FitSettings(restarts=2)) == 2
+    # adam: per restart, 7 grid points and one fit at the profile's minimum.
+    assert planned_fits(thermo, FitSettings(restarts=2, optimizer="adam")) == 16
+    assert planned_fits(kinetic, FitSettings(restarts=2, optimizer="adam")) == 2

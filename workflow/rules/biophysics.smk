@@ -47,9 +47,9 @@ rule fit_biophysical:
         "logs/biophysics/{bds}/{model}.log",
     benchmark:
         "benchmarks/biophysics/{bds}/{model}.tsv"
-    # One thread: a second made a lac fit no faster (24.5 s against 23.2 s, docs/benchmarks.md)
-    # at twice the CPU, and kept the other jobs of make run waiting.
-    threads: 1
+    # One thread per fit (a second made a fit no faster, docs/benchmarks.md); fit.workers fits
+    # (restarts, the interval's two sides) run side by side.
+    threads: BIO["fit"]["workers"]
     resources:
         mem_mb=scaled(2000, 500),
         runtime=biophysics_fit_runtime,

@@ -58,9 +58,9 @@ def scaled(fixed, per_mb=0.0, only=None):
 
 
 def biophysics_fit_runtime(wildcards, input, attempt):
-    """Minutes for a fit job: ``scaled`` per fit (one fit of the 0.66 MB lac data takes about
-    25 s on 2 cores) times the fits it makes (restarts x profile points)."""
-    fits = BIO["fit"]["restarts"] * wf.fits_of_restart(CONFIG, wildcards.model)
+    """Minutes for a fit job: ``scaled`` per fit (one free L-BFGS fit of the 0.66 MB lac data
+    takes 25-45 s on one core, a profile point about 8 s) times the most fits it makes."""
+    fits = wf.biophysics_fits(CONFIG, wildcards.model)
     return int(scaled(1, 1)(wildcards, input, attempt) * fits + 0.5)
 
 

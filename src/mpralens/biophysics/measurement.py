@@ -42,6 +42,10 @@ class SortSeqMeasurement(nn.Module):
         z = self.scale * torch.log(t.clamp_min(1e-12)) + self.shift
         return torch.log_softmax(self.net(z[:, None]), dim=1)
 
+    def l2(self) -> torch.Tensor:
+        """Sum of squares of every parameter (the full-batch fit's penalty)."""
+        return sum((p**2).sum() for p in self.parameters())  # type: ignore[return-value]
+
     def nll(self, t: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per read (nats); ``counts`` is ``(batch, n_bins)``."""
         return -(self(t) * counts).sum() / counts.sum().clamp_min(1.0)

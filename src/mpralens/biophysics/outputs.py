@@ -4,10 +4,11 @@ Layout of ``results/biophysics/<dataset>/<model>/``: ``params.json`` (every scal
 the best restart's value with mean and standard deviation over restarts; kinetic log-rates in
 natural-log units), ``<site>_matrix.tsv`` (``pos, A, C, G, T`` in kcal/mol, zero mean at every
 position), ``logos.png`` (logomaker; y axis inverted so favourable, negative energies point up as
-in Kinney et al.), ``training_curve.png`` and ``.tsv`` (validation NLL per epoch and restart; for
-profiled interaction energies a second panel with each restart's validation profile, also in
-``profile.tsv``) and ``info.json`` (test NLL, variational and predictive information, bits per
-read).
+in Kinney et al.), ``training_curve.png`` and ``.tsv`` (validation NLL per epoch, or every 25th
+L-BFGS iteration, and restart; for interaction energies a second panel with the profile, also in
+``profile.tsv``: with ``lbfgs`` the likelihood-ratio profile that gives the 95% interval in
+``params.json``, with ``adam`` each restart's validation profile) and ``info.json`` (test NLL,
+variational and predictive information, bits per read).
 """
 
 from __future__ import annotations
@@ -42,8 +43,20 @@ def params_summary(restarts: list[Restart]) -> dict:
         "restart_seconds": [r.seconds for r in restarts],
         "parameters": out,
     }
-    if best.profile:
-        names = [k for k in best.profile[0] if k != "val_nll"]
+    if best.intervals:
+        summary["interaction_profile"] = {
+            "method": "maximum penalised likelihood, every parameter free (L-BFGS to a gradient "
+            "tolerance); 95% profile-likelihood interval: refits with the interaction held at "
+            "steps from the estimate, bound where 2 x log-likelihood ratio crosses 3.84 (null: "
+            "not reached within the profiled steps)",
+            "interval_95_kcal_per_mol": {
+                f"dG_{n}": [None if b is None else b * KCAL_PER_KT for b in bounds]
+                for n, bounds in best.intervals.items()
+            },
+            "converged": [r.converged for r in restarts],
+        }
+    elif best.profile:
+        names = [k for k in best.profile[0] if k not in _PROFILE_SCORES]
         summary["interaction_profile"] = {
             "method": "interaction energies held at each grid point, the rest fitted; estimate = "
             "vertex of a quadratic fitted to the validation profile near its minimum",
@@ -55,12 +68,19 @@ def params_summary(restarts: list[Restart]) -> dict:
     return summary
 
 
+_PROFILE_SCORES = ("val_nll", "objective", "lr_stat")
+
+
 def profile_table(restarts: list[Restart]) -> pd.DataFrame:
-    """Tabulate every restart's profile: ``seed``, ``dG_<name>`` (kcal/mol), ``val_nll``."""
+    """Tabulate every restart's profile: ``seed``, ``dG_<name>`` (kcal/mol), ``val_nll``.
+
+    Profiles of the lbfgs scheme add ``objective`` (penalised training NLL per read) and
+    ``lr_stat`` (twice the log-likelihood ratio against the estimate).
+    """
     rows = [
         {"seed": r.seed}
-        | {f"dG_{k}": v * KCAL_PER_KT for k, v in p.items() if k != "val_nll"}
-        | {"val_nll": p["val_nll"]}
+        | {f"dG_{k}": v * KCAL_PER_KT for k, v in p.items() if k not in _PROFILE_SCORES}
+        | {k: p[k] for k in _PROFILE_SCORES if k in p}
         for r in restarts
         for p in r.profile
     ]

@@ -19,6 +19,7 @@ import itertools
 import numpy as np
 
 from mpralens.biophysics.spec import ModelSpec
+from mpralens.config.settings import FitSettings
 
 
 def profiled_interactions(spec: ModelSpec, grid: list[float]) -> list[str]:
@@ -27,31 +28,26 @@ def profiled_interactions(spec: ModelSpec, grid: list[float]) -> list[str]:
 
 
 def fits_per_restart(spec: ModelSpec, grid: list[float]) -> int:
-    """Fits one restart makes: the grid's points and one at the profile minimum, or 1."""
+    """Fits one ``adam`` restart makes: the grid's points and one at the profile minimum, or 1."""
     n = len(profiled_interactions(spec, grid))
     return len(grid) ** n + 1 if n else 1
+
+
+def planned_fits(spec: ModelSpec, settings: FitSettings) -> int:
+    """Most fits a whole fit job makes (for its runtime request).
+
+    ``lbfgs``: one per restart, then up to ``interval_points`` on each side of every interaction
+    energy; ``adam``: per restart, the grid's points and one more.
+    """
+    if settings.optimizer == "adam":
+        return settings.restarts * fits_per_restart(spec, settings.interaction_grid)
+    n = len(spec.interactions) if spec.kind == "thermodynamic" else 0
+    return settings.restarts + 2 * settings.interval_points * n
 
 
 def grid_points(grid: list[float], n_interactions: int) -> list[tuple[float, ...]]:
     """All points of the grid (kT), one value per interaction."""
     return list(itertools.product(sorted(grid), repeat=n_interactions))
-
-
-def continuation_order(points: list[tuple[float, ...]]) -> list[int]:
-    """Order in which to fit grid points, each warm-started from its nearest fitted neighbour.
-
-    The point nearest the grid's centre comes first (fitted from the random start); then, in
-    turn, the unfitted point nearest any fitted one (ties: the lower index), so the fits walk
-    outwards along the grid and every start is one grid step from its point.
-    """
-    pts = np.asarray(points, dtype=float)
-    centre = (pts.min(axis=0) + pts.max(axis=0)) / 2
-    order = [int(np.argmin(((pts - centre) ** 2).sum(axis=1)))]
-    left = [i for i in range(len(pts)) if i != order[0]]
-    while left:
-        dist = [min(((pts[i] - pts[j]) ** 2).sum() for j in order) for i in left]
-        order.append(left.pop(int(np.argmin(dist))))
-    return order
 
 
 def quadratic_vertex(x: np.ndarray, y: np.ndarray, half_width: int = 2) -> tuple[float, bool]:

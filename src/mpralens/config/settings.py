@@ -659,27 +659,54 @@ class FitSettings(Settings):
         3, ge=1, description="Random restarts; the best validation likelihood wins."
     )
     optimizer: Literal["adam", "lbfgs"] = Field(
-        "adam",
-        description="adam = mini-batch Adam under Lightning, every profile point from its random "
-        "start, then polish_steps of L-BFGS; lbfgs = full-batch L-BFGS in float64, profile points "
-        "warm-started from their neighbours (faster: docs/benchmarks.md), but on the simulated "
-        "set (true dG_I -2.46 kcal/mol) its profile's minimum is one grid step off (-1.95 "
-        "kcal/mol, adam -2.55), so adam stays the default.",
+        "lbfgs",
+        description="lbfgs = maximum penalised likelihood: full-batch L-BFGS-B in float64 of "
+        "every parameter, interaction energies included, to a gradient tolerance; each "
+        "interaction energy then gets a 95% profile-likelihood interval. adam = mini-batch Adam "
+        "under Lightning with early stopping, interaction energies profiled over "
+        "interaction_grid (slower, and its restarts disagree on dG_I: docs/limits.md).",
     )
     lbfgs_iterations: int = Field(
-        20, ge=1, description="L-BFGS steps per round (lbfgs; convergence is checked per round)."
+        5000, ge=1, description="Iteration limit of one L-BFGS fit (lbfgs)."
     )
     lbfgs_tolerance: float = Field(
-        1e-4,
+        1e-5,
         gt=0,
-        description="lbfgs: the fit has converged when a round lowers the training NLL by less "
-        "than this (nats per read).",
+        description="lbfgs: a fit has converged when no component of the objective's gradient "
+        "exceeds this (nats per read per parameter unit); otherwise it stops at "
+        "lbfgs_iterations with a warning.",
+    )
+    measurement_l2: float = Field(
+        1.0,
+        ge=0,
+        description="lbfgs: Gaussian prior (L2 penalty) on the measurement network's parameters, "
+        "in nats for the whole training set (the same prior whatever its size). Weaker (0.3 on "
+        "the lac data) the network's weights grow, the fit does not converge and overfits; "
+        "stronger (3 to 7) biases dG_I (simulated set: -2.77 against the true -2.46 kcal/mol; "
+        "at 1: -2.49). docs/limits.md.",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        description="lbfgs: processes that run the restarts, then the two sides of each "
+        "interval, side by side (one thread each; the workflow's fit jobs ask for this many "
+        "threads). The results do not depend on it.",
+    )
+    interval_step: float = Field(
+        0.5,
+        gt=0,
+        description="lbfgs: step (kT) of the profile that gives each interaction energy's 95% "
+        "interval.",
+    )
+    interval_points: int = Field(
+        4,
+        ge=0,
+        description="lbfgs: profile points at most on each side of the estimate (0: no "
+        "interval); a side stops once twice the log-likelihood ratio passes 3.84.",
     )
     lr: float = Field(0.005, gt=0, description="Adam learning rate (optimizer adam).")
     batch_size: int = Field(512, ge=1, description="Variants per batch (optimizer adam).")
-    max_epochs: int = Field(
-        200, ge=1, description="Epoch limit (adam) or L-BFGS round limit (lbfgs) per fit."
-    )
+    max_epochs: int = Field(200, ge=1, description="Epoch limit per fit (optimizer adam).")
     patience: int = Field(
         10,
         ge=1,
@@ -699,16 +726,16 @@ class FitSettings(Settings):
     profile_half_width: int = Field(
         2,
         ge=1,
-        description="The profile's minimum is the vertex of a quadratic fitted to the grid points "
-        "within this many steps of its lowest point (3 averages more of the fits' own noise out; "
-        "2 is the setting the simulated-recovery test checks).",
+        description="optimizer adam: the profile's minimum is the vertex of a quadratic fitted to "
+        "the grid points within this many steps of its lowest point (3 averages more of the "
+        "fits' own noise out).",
     )
     seed: int = Field(0, description="Seed of the first restart (restart r uses seed + r).")
     interaction_grid: list[float] = Field(
         default_factory=lambda: [-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0],
-        description="Interaction energies (kT) at which thermodynamic models are profiled: one "
-        "fit per point (per restart, and the Cartesian product with several interactions) plus "
-        "one at the profile's minimum. Empty: fit them freely.",
+        description="optimizer adam: interaction energies (kT) at which thermodynamic models are "
+        "profiled: one fit per point (per restart, and the Cartesian product with several "
+        "interactions) plus one at the profile's minimum. Empty: fit them freely.",
     )
 
 

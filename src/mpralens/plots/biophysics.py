@@ -44,7 +44,7 @@ def plot_fit(restarts: list[Restart], outdir: str | Path) -> None:
             lw=2 if i == 0 else 0.8,
             label=f"seed {g['seed'].iloc[0]}" + (" (best)" if i == 0 else ""),
         )
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("epoch (adam) or L-BFGS iteration")
     ax.set_ylabel("validation NLL (nats/read)")
     ax.legend(fontsize=7)
     if len(profile):
@@ -55,15 +55,25 @@ def plot_fit(restarts: list[Restart], outdir: str | Path) -> None:
 
 
 def _plot_profile(ax, profile: pd.DataFrame, restarts: list[Restart]) -> None:
-    """Plot validation NLL against the first interaction energy per restart, estimates dashed."""
+    """Plot the profile of the first interaction energy, estimates dashed.
+
+    lbfgs: twice the log-likelihood ratio against the estimate, with the 95% threshold; adam: the
+    validation NLL of every restart.
+    """
     name = next(c for c in profile.columns if c.startswith("dG_"))
+    score = "lr_stat" if "lr_stat" in profile.columns else "val_nll"
     for i, r in enumerate(restarts):
-        g = profile[profile["seed"] == r.seed].groupby(name)["val_nll"].min()
+        g = profile[profile["seed"] == r.seed].groupby(name)[score].min()
         est = r.model.scalar_energies()[name] * KCAL_PER_KT
         (line,) = ax.plot(g.index, g.to_numpy(), "o-", lw=2 if i == 0 else 0.8, ms=3)
         ax.axvline(est, color=line.get_color(), ls="--", lw=0.8)
         ax.plot([], [], color=line.get_color(), label=f"seed {r.seed}: {est:.2f} kcal/mol")
     ax.set_xlabel(f"{name} held at (kcal/mol)")
-    ax.set_ylabel("validation NLL (nats/read)")
-    ax.set_title("interaction energy profile (dashed: estimate)", fontsize=9)
+    if score == "lr_stat":
+        ax.axhline(3.84, color="grey", lw=0.8, ls=":")
+        ax.set_ylabel("2 x log-likelihood ratio")
+        ax.set_title("profile likelihood (dotted: 95% threshold)", fontsize=9)
+    else:
+        ax.set_ylabel("validation NLL (nats/read)")
+        ax.set_title("interaction energy profile (dashed: estimate)", fontsize=9)
     ax.legend(fontsize=7)
