@@ -129,7 +129,14 @@ def mavenn(data, timeout: float | None) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--restarts", type=int, default=2)
+    workflow_fit = yaml.safe_load((ROOT / "config/config.yaml").read_text())["biophysics"]["fit"]
+    ap.add_argument("--restarts", type=int, default=workflow_fit.get("restarts", 2))
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=workflow_fit.get("workers", 1),
+        help="processes for the restarts and the interval (default: config/config.yaml's)",
+    )
     ap.add_argument("--peer", choices=["mavenn"], default=None)
     ap.add_argument("--optimizer", choices=["adam", "lbfgs"], default=FitSettings().optimizer)
     ap.add_argument("--baseline", action="store_true")
@@ -146,13 +153,14 @@ def main() -> None:
         "lac", yaml.safe_load((ROOT / "config/biophysics/lac_thermo.yaml").read_text())
     )
     data = read_sortseq(DATA, n_bins=10, length=75)
-    settings = FitSettings(restarts=args.restarts, optimizer=args.optimizer)
+    settings = FitSettings(restarts=args.restarts, optimizer=args.optimizer, workers=args.workers)
     other = "lbfgs" if args.optimizer == "adam" else "adam"
     result: dict = {
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "load_1min_start": load(),
         "restarts": args.restarts,
+        "workers": args.workers,
         "optimizer": args.optimizer,
         "profile_grid_kT": settings.interaction_grid,
         "ours": ours(spec, data, settings),
