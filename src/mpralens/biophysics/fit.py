@@ -459,13 +459,16 @@ def _fit_lbfgs(
     params = list(module.parameters())
     sizes = [p.numel() for p in params]
     bounds: list[tuple[float | None, float | None]] = [(None, None)] * sum(sizes)
+
+    def offset(param: torch.Tensor) -> int:
+        return sum(sizes[: next(i for i, p in enumerate(params) if p is param)])
+
     if hold:
         assert isinstance(model, ThermodynamicModel)  # only thermodynamic interactions are held
-        offset = sum(sizes[: next(i for i, p in enumerate(params) if p is model.dG_int)])
         with torch.no_grad():
             for j, v in hold.items():
                 model.dG_int[j] = v
-                bounds[offset + j] = (v, v)
+                bounds[offset(model.dG_int) + j] = (v, v)
 
     def assign(v: np.ndarray) -> None:
         with torch.no_grad():
@@ -505,7 +508,7 @@ def _fit_lbfgs(
             v0,
             jac=True,
             method="L-BFGS-B",
-            bounds=bounds if hold else None,
+            bounds=bounds,
             callback=record,
             options={
                 "maxiter": settings.lbfgs_iterations,
@@ -522,7 +525,7 @@ def _fit_lbfgs(
         torch.set_num_threads(threads)
     if not (np.isfinite(val) and np.isfinite(res.fun)):
         raise FloatingPointError(f"the fit diverged (validation NLL {val}); try another seed")
-    grad_max = float(np.abs(res.jac).max()) if not hold else _free_grad_max(res.jac, bounds)
+    grad_max = _free_grad_max(res.jac, bounds)
     converged = grad_max <= settings.lbfgs_tolerance
     seconds = time.perf_counter() - t0
     held = "" if not hold else f" (dG_int[{list(hold)}] held at {list(hold.values())} kT)"

@@ -690,7 +690,8 @@ class FitSettings(Settings):
         ge=1,
         description="lbfgs: processes that run the restarts, then the two sides of each "
         "interval, side by side (one thread each; the workflow's fit jobs ask for this many "
-        "threads). The results do not depend on it.",
+        "threads). The results do not depend on it. Worth it only on separate physical cores: "
+        "on the 2-vCPU development machine two processes ran at half speed each.",
     )
     interval_step: float = Field(
         0.5,
