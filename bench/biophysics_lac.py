@@ -138,7 +138,7 @@ def main() -> None:
         help="processes for the restarts and the interval (default: config/config.yaml's)",
     )
     ap.add_argument("--peer", choices=["mavenn"], default=None)
-    ap.add_argument("--optimizer", choices=["adam", "lbfgs"], default=FitSettings().optimizer)
+    ap.add_argument("--optimizer", choices=["adam", "lbfgs"], default="lbfgs")
     ap.add_argument("--baseline", action="store_true")
     ap.add_argument(
         "--peer-timeout",

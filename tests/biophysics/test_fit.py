@@ -205,7 +205,7 @@ def test_fit_command_writes_every_output(tmp_path, optimizer):
         assert table.loc[table["lr_stat"] == 0, "dG_I"].item() == pytest.approx(est, abs=1e-4)
         lo, hi = prof["interval_95_kcal_per_mol"]["dG_I"]
         assert (lo is None or lo < est) and (hi is None or hi > est)
-        assert len(prof["converged"]) == 2
+        assert len(params["restart_converged"]) == 2
     assert len(params["restart_val_nll_nats_per_read"]) == 2
     assert params["parameters"]["dG_I"]["sd"] >= 0
     mat = np.loadtxt(out / "CRP_matrix.tsv", skiprows=1)

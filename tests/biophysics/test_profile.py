@@ -82,6 +82,13 @@ def test_planned_fits_count_restarts_and_profile_points():
     # lbfgs: one fit per restart, then up to interval_points per side of the one interaction.
     assert planned_fits(thermo, FitSettings(restarts=2, interval_points=4)) == 2 + 8
     assert planned_fits(thermo, FitSettings(restarts=3, interval_points=0)) == 3
+    assert planned_fits(kinetic, FitSettings(restarts=2, optimizer="lbfgs")) == 2
+    # auto (the default): lbfgs for thermodynamic models, adam for kinetic ones.
+    assert FitSettings().optimizer_for("thermodynamic") == "lbfgs"
+    assert FitSettings().optimizer_for("kinetic") == "adam"
+    assert FitSettings(optimizer="lbfgs").optimizer_for("kinetic") == "lbfgs"
+    assert FitSettings(optimizer="adam").optimizer_for("thermodynamic") == "adam"
+    assert planned_fits(thermo, FitSettings(restarts=2)) == 2 + 8
     assert planned_fits(kinetic, FitSettings(restarts=2)) == 2
     # adam: per restart, 7 grid points and one fit at the profile's minimum.
     assert planned_fits(thermo, FitSettings(restarts=2, optimizer="adam")) == 16

@@ -55,7 +55,7 @@ def _sortseq(tmp: Path, edit=None, name="data.csv") -> Path:
 def _fit(tmp: Path, data: Path, spec: Path = THERMO):
     out = tmp / "fit"
     argv = ["fit-biophysical", "--data", data, "--model-spec", spec, "--outdir", out]
-    settings = '{"restarts": 1, "lbfgs_iterations": 20, "interval_points": 0}'
+    settings = '{"restarts": 1, "max_epochs": 1, "lbfgs_iterations": 20, "interval_points": 0}'
     return argv + ["--settings-json", settings], out
 
 

@@ -92,7 +92,7 @@ def _normalize(d, tmp, folder):
 
 @writer("fit-biophysical")
 def _fit(d, tmp, folder):
-    settings = '{"restarts": 1, "lbfgs_iterations": 20, "interval_points": 1}'
+    settings = '{"restarts": 1, "max_epochs": 2, "polish_steps": 1, "lbfgs_iterations": 20}'
     argv = ["fit-biophysical", "--data", d / "sortseq" / "sortseq_data.csv.gz"]
     argv += ["--model-spec", KINETIC, "--settings-json", settings, "--outdir", folder]
     return argv, [], "RNAP_matrix.tsv", "fit-biophysical"
@@ -356,7 +356,7 @@ biophysics:
   models:
     kinetic: config/biophysics/lac_kinetic.yaml
   fits: [[s, kinetic]]
-  fit: {restarts: 1, lbfgs_iterations: 20, interval_points: 1}
+  fit: {restarts: 1, max_epochs: 2, polish_steps: 1, lbfgs_iterations: 20, interval_points: 1}
 """
 RERUN_TARGETS = [
     "results/d/qc/qc.json",

@@ -267,7 +267,7 @@ def _fit(tmp: Path, lines: list[str]):
     data.write_text("\n".join(lines) + "\n")
     out = tmp / "fit"
     argv = ["fit-biophysical", "--data", data, "--model-spec", THERMO, "--outdir", out]
-    settings = '{"restarts": 1, "lbfgs_iterations": 20, "interval_points": 0}'
+    settings = '{"restarts": 1, "max_epochs": 1, "lbfgs_iterations": 20, "interval_points": 0}'
     return run_cli(*argv, "--settings-json", settings), out
 
 

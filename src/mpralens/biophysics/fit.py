@@ -3,9 +3,10 @@
 Energies are in kT inside and reported in kcal/mol (1 kT = 0.616). Each restart draws new initial
 parameters (seed + restart); the spread of every scalar energy over restarts is kept.
 
-Two optimisers (``FitSettings.optimizer``).
+Two optimisers (``FitSettings.optimizer``; ``auto``, the default, takes ``lbfgs`` for
+thermodynamic models and ``adam`` for kinetic ones).
 
-``lbfgs`` (default): maximum penalised likelihood. Every parameter, interaction energies included,
+``lbfgs``: maximum penalised likelihood. Every parameter, interaction energies included,
 is fitted on the whole training set at once (sequences as
 :class:`~mpralens.biophysics.energies.SparseOneHot`, float64, one thread per fit) with scipy's
 L-BFGS-B until no gradient component exceeds ``lbfgs_tolerance``. The measurement network
@@ -198,7 +199,7 @@ def fit_sortseq(
     spec: ModelSpec, data: SortSeqData, settings: FitSettings, *, logdir: str | Path | None = None
 ) -> list[Restart]:
     """Fit ``settings.restarts`` times; return the restarts sorted best first."""
-    if settings.optimizer == "lbfgs":
+    if settings.optimizer_for(spec.kind) == "lbfgs":
         return _fit_sortseq_lbfgs(spec, data, settings)
     names = profiled_interactions(spec, settings.interaction_grid)
 

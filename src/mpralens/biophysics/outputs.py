@@ -43,6 +43,8 @@ def params_summary(restarts: list[Restart]) -> dict:
         "restart_seconds": [r.seconds for r in restarts],
         "parameters": out,
     }
+    if any(np.isfinite(r.objective) for r in restarts):  # lbfgs: did each restart converge?
+        summary["restart_converged"] = [r.converged for r in restarts]
     if best.intervals:
         summary["interaction_profile"] = {
             "method": "maximum penalised likelihood, every parameter free (L-BFGS to a gradient "
@@ -53,7 +55,6 @@ def params_summary(restarts: list[Restart]) -> dict:
                 f"dG_{n}": [None if b is None else b * KCAL_PER_KT for b in bounds]
                 for n, bounds in best.intervals.items()
             },
-            "converged": [r.converged for r in restarts],
         }
     elif best.profile:
         names = [k for k in best.profile[0] if k not in _PROFILE_SCORES]

@@ -37,9 +37,9 @@ def planned_fits(spec: ModelSpec, settings: FitSettings) -> int:
     """Most fits a whole fit job makes (for its runtime request).
 
     ``lbfgs``: one per restart, then up to ``interval_points`` on each side of every interaction
-    energy; ``adam``: per restart, the grid's points and one more.
+    energy; ``adam``: per restart, the grid's points and one more (one for kinetic models).
     """
-    if settings.optimizer == "adam":
+    if settings.optimizer_for(spec.kind) == "adam":
         return settings.restarts * fits_per_restart(spec, settings.interaction_grid)
     n = len(spec.interactions) if spec.kind == "thermodynamic" else 0
     return settings.restarts + 2 * settings.interval_points * n
