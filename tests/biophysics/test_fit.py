@@ -163,7 +163,8 @@ def test_lbfgs_without_convergence_says_so(tmp_path, caplog):
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_fit_command_writes_every_output(tmp_path, optimizer):
-    simulate_sortseq(SortSeqSimulation(n_variants=3000, seed=1), tmp_path / "sim")
+    sim = SortSeqSimulation(n_variants=3000, crp_sd=1.5, rnap_sd=0.8, noise_sd=0.2, seed=1)
+    simulate_sortseq(sim, tmp_path / "sim")
     settings = json.dumps(
         {"restarts": 2, "optimizer": optimizer, "max_epochs": 3, "polish_steps": 1}
         | ({"interval_points": 1} if optimizer == "lbfgs" else {})
