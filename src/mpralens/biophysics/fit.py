@@ -246,6 +246,12 @@ class _Problem:
     tensors: tuple[FullBatch, FullBatch]
     settings: FitSettings
 
+    @classmethod
+    def of(cls, spec, n_bins, train: SortSeqData, valid: SortSeqData, settings) -> _Problem:
+        """Build the problem of a training and a validation split, held as full batches."""
+        dtype = FULL_BATCH_DTYPE
+        return cls(spec, n_bins, (FullBatch(train, dtype), FullBatch(valid, dtype)), settings)
+
     def fit(self, seed: int, hold: dict[int, float] | None = None, start=None) -> Restart:
         """One fit (:func:`_fit_lbfgs`)."""
         return _fit_lbfgs(self.spec, self.n_bins, self.tensors, self.settings, seed, hold, start)
@@ -259,10 +265,7 @@ def _init_worker(spec, n_bins, train, valid, settings, log_level) -> None:
     global _WORKER_PROBLEM
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(1)
-    dtype = FULL_BATCH_DTYPE
-    _WORKER_PROBLEM = _Problem(
-        spec, n_bins, (FullBatch(train, dtype), FullBatch(valid, dtype)), settings
-    )
+    _WORKER_PROBLEM = _Problem.of(spec, n_bins, train, valid, settings)
 
 
 def _in_worker(task, *args):
@@ -290,9 +293,7 @@ class _Runner:
                 initargs=(spec, data.n_bins, train, valid, settings, log.getEffectiveLevel()),
             )
         else:
-            dtype = FULL_BATCH_DTYPE
-            tensors = (FullBatch(train, dtype), FullBatch(valid, dtype))
-            self.problem = _Problem(spec, data.n_bins, tensors, settings)
+            self.problem = _Problem.of(spec, data.n_bins, train, valid, settings)
 
     def map(self, task, calls: list[tuple]) -> list:
         """``[task(problem, *args) for args in calls]``, in parallel on the workers."""
