@@ -162,9 +162,11 @@ def main() -> None:
         "restarts": args.restarts,
         "workers": args.workers,
         "optimizer": args.optimizer,
-        "profile_grid_kT": settings.interaction_grid,
+        "measurement_hidden_units": settings.hidden,
         "ours": ours(spec, data, settings),
     }
+    if args.optimizer == "adam":  # the grid applies to adam's profile only
+        result["profile_grid_kT"] = settings.interaction_grid
     result["load_1min_after_ours"] = load()
     print(json.dumps({"ours": result["ours"]}), file=sys.stderr, flush=True)  # kept if a peer fails
     if args.baseline:

@@ -44,6 +44,15 @@ TINY_TABLES = [
 ]
 
 
+def slurm_unavailable() -> str | None:
+    """Why tests/workflow/test_slurm.py cannot start its SLURM cluster here (None: it can)."""
+    if os.geteuid() != 0:
+        return "needs root to install and start SLURM"
+    if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
+        return "needs Debian's apt-get (or SLURM installed)"
+    return None
+
+
 def require_shared() -> Path:
     """Return ../shared; skip locally when it is missing, fail under CI."""
     if not SHARPR.exists():

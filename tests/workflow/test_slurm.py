@@ -4,6 +4,8 @@ scripts/slurm_cluster.sh installs and starts the cluster (root, Debian); the tes
 ``snakemake --profile profiles/slurm`` and checks that every job went through sbatch (the job IDs
 Snakemake reports are in slurmctld's log, submitted and completed), that the results equal the
 local run's byte for byte, and that a job failing under SLURM fails the run instead of hanging.
+That run is also the determinism check's second clean run with the same seed
+(tests/robustness/test_determinism.py reruns the DAG locally only where SLURM cannot run).
 Locally, without root or apt, the module is skipped; under CI it fails.
 """
 
@@ -11,14 +13,20 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TINY_TABLES, dry_run_jobs, snakemake_env, workflow_copy
+from tests.conftest import (
+    REPO,
+    TINY_TABLES,
+    dry_run_jobs,
+    slurm_unavailable,
+    snakemake_env,
+    workflow_copy,
+)
 
 SCRIPT = REPO / "scripts" / "slurm_cluster.sh"
 # Fast status checks for a test (the profile's 20 s suit a real cluster); MinJobAge=300 in the
@@ -31,18 +39,10 @@ FAST_STATUS = [
 ]
 
 
-def _cannot_run() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root to install and start SLURM"
-    if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
-        return "needs Debian's apt-get (or SLURM installed)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory) -> Path:
     """A single-node cluster for this module; torn down even when a test fails."""
-    reason = _cannot_run()
+    reason = slurm_unavailable()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(f"CI is set but the SLURM test cannot run: {reason}")

@@ -387,7 +387,9 @@ def _walk(
     for k in range(1, settings.interval_points + 1):
         value = estimate + direction * k * settings.interval_step
         fit = problem.fit(best.seed, {j: value}, start)
-        rows.append(_profile_row(fit, best))
+        # The held value itself, not its float32 copy in the returned model: the bound below
+        # is computed from it, and profile.tsv must give it back exactly.
+        rows.append({**_profile_row(fit, best), name: value})
         stat = rows[-1]["lr_stat"]
         if stat < 0:
             log.warning(
