@@ -140,13 +140,16 @@ def test_rerun_resumes_from_last_checkpoint(tmp_path, caplog):
     train_cnn(data, s, tmp_path)
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["epoch"] == 0
+    first = pd.read_csv(tmp_path / "metrics.csv")
     s2 = CNNSettings(arch="paggi", arch_kwargs=SMALL["paggi"], batch_size=16, max_epochs=3, seed=1)
     with caplog.at_level(logging.INFO, logger="mpralens.models.cnn.train"):
         train_cnn(data, s2, tmp_path)
     assert any("resuming from" in r.message for r in caplog.records)
     assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 2
     metrics = pd.read_csv(tmp_path / "metrics.csv")
-    assert sorted(metrics["epoch"].dropna().unique().tolist()) == [1, 2]  # epoch 0 was not redone
+    # Epoch 0 was not redone, and the curve keeps the first run's epoch 0 before epochs 1 and 2.
+    assert metrics.dropna(subset=["val_loss"])["epoch"].tolist() == [0, 1, 2]
+    pd.testing.assert_frame_equal(metrics[metrics["epoch"] == 0].reset_index(drop=True), first)
     # Other settings: a fresh start, not a resume.
     caplog.clear()
     s3 = CNNSettings(arch="paggi", arch_kwargs=SMALL["paggi"], batch_size=16, max_epochs=1, seed=2)

@@ -3,7 +3,9 @@
 Checkpoints go to ``<outdir>/checkpoints/`` (``best.ckpt`` by validation loss and ``last.ckpt``);
 a rerun with the same settings and data resumes from ``last.ckpt``, while changed settings or data
 start afresh (a fingerprint of both is stored in the checkpoint). The training curve is the
-``CSVLogger`` file ``<outdir>/metrics.csv``. ``accelerator="auto"`` uses a GPU when there is one.
+``CSVLogger`` file ``<outdir>/metrics.csv``; a resumed run keeps the interrupted run's epochs
+before its own (Lightning's logger would delete them). ``accelerator="auto"`` uses a GPU when
+there is one.
 
 An ensemble (``ensemble = k > 1``, :func:`train_ensemble`) trains member ``i`` in
 ``<outdir>/members/<i>/`` (each resumable as above) with seed ``seed + i`` and, with
@@ -24,6 +26,7 @@ from typing import Any
 
 import lightning as L
 import numpy as np
+import pandas as pd
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
@@ -32,6 +35,7 @@ from pydantic import Field
 from mpralens import __version__
 from mpralens.config.settings import CNNRun
 from mpralens.data.training import TrainingData, require_tiles
+from mpralens.io.atomic import atomic_outputs
 from mpralens.models.cnn.architectures import build_architecture
 from mpralens.models.cnn.module import (
     ActivityDataModule,
@@ -171,9 +175,13 @@ def train_cnn(
         fast_dev_run=fast_dev_run,
     )
     resume = _resumable(ckdir / "last.ckpt", spec["fingerprint"])
+    earlier = None
     if resume:
         log.info("resuming from %s", resume)
+        earlier = _read_curve(outdir / "metrics.csv")  # Lightning's logger deletes the file
     trainer.fit(model, datamodule=dm, ckpt_path=resume)
+    if earlier is not None and trainer.is_global_zero:
+        _join_curves(outdir / "metrics.csv", earlier)
     if not trainer.is_global_zero:
         return None
     if fast_dev_run:
@@ -189,6 +197,31 @@ def _cost(net: torch.nn.Module, timer: EpochTimer) -> dict[str, Any]:
 
     secs = float(np.mean(timer.seconds)) if timer.seconds else float("nan")
     return {"parameters": n_parameters(net), "seconds_per_epoch": secs}
+
+
+def _read_curve(path: Path) -> pd.DataFrame | None:
+    """Read an interrupted run's training curve; None when missing or unreadable (cut mid-write)."""
+    try:
+        curve = pd.read_csv(path)
+    except (OSError, ValueError):  # missing, empty, or a line cut by the kill
+        return None
+    return curve if "epoch" in curve.columns else None
+
+
+def _join_curves(path: Path, earlier: pd.DataFrame) -> None:
+    """Put the interrupted run's epochs before the resumed run's in ``metrics.csv``.
+
+    The resumed run logs from the checkpoint's epoch on; the earlier rows of those epochs and
+    later ones (logged after the checkpoint was saved) are the ones it replaces.
+    """
+    later = _read_curve(path)
+    if later is None or later["epoch"].isna().all():
+        return
+    kept = earlier[earlier["epoch"] < later["epoch"].min()]
+    if kept.empty:
+        return
+    with atomic_outputs(path) as (tmp,):
+        pd.concat([kept, later], ignore_index=True).to_csv(tmp, index=False)
 
 
 def _resumable(last: Path, fingerprint: str) -> str | None:
