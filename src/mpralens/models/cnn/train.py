@@ -180,10 +180,10 @@ def train_cnn(
         log.info("resuming from %s", resume)
         earlier = _read_curve(outdir / "metrics.csv")  # Lightning's logger deletes the file
     trainer.fit(model, datamodule=dm, ckpt_path=resume)
-    if earlier is not None and trainer.is_global_zero:
-        _join_curves(outdir / "metrics.csv", earlier)
     if not trainer.is_global_zero:
         return None
+    if earlier is not None:
+        _join_curves(outdir / "metrics.csv", earlier)
     if fast_dev_run:
         return Path(), model.network.cpu().eval(), spec
     best = Path(best_cb.best_model_path or ckdir / "best.ckpt")
