@@ -403,7 +403,7 @@ def test_ensemble_attribution_writes_mean_and_interval_of_the_members(tmp_path, 
         read_sequences,
     )
     from mpralens.models.cnn.architectures import build_architecture
-    from mpralens.models.cnn.module import ensemble_summary
+    from mpralens.models.cnn.network import ensemble_summary
 
     kwargs = {"filters": 4, "widths": [5, 3], "pool": 4}
     spec = {

@@ -127,7 +127,7 @@ def test_non_local_networks_fall_back_to_plain_ism_with_a_log_line(arch, options
 def test_ensemble_ism_writes_mean_and_interval_of_the_members():
     from mpralens.ism.run import ism_table
     from mpralens.ism.scoring import EnsembleScorer
-    from mpralens.models.cnn.module import ensemble_summary
+    from mpralens.models.cnn.network import ensemble_summary
 
     ctx = random_context(4)
     nets = []
@@ -420,7 +420,7 @@ def _ensemble_checkpoint(tmp_path, nets, length=145):
 
 def test_variant_scores_of_an_ensemble_carry_mean_and_interval(tmp_path):
     from mpralens.ism.variants import score_variants
-    from mpralens.models.cnn.module import Ensemble, load_network
+    from mpralens.models.cnn.network import Ensemble, load_network
 
     nets = []
     for seed in (1, 2, 3):

@@ -5,7 +5,8 @@ import torch
 
 from mpralens.data.training import TrainingData
 from mpralens.models.cnn.architectures import ARCHITECTURES, build_architecture
-from mpralens.models.cnn.module import encode, load_network, masked_weighted_mse
+from mpralens.models.cnn.module import masked_weighted_mse
+from mpralens.models.cnn.network import encode, load_network
 from mpralens.models.cnn.train import TrainSettings as CNNSettings
 from mpralens.models.cnn.train import predict_tiles, train_cnn
 

@@ -17,7 +17,7 @@ from mpralens.models.cnn.architectures import (
     n_parameters,
     reverse_complement,
 )
-from mpralens.models.cnn.module import Ensemble, ensemble_summary, load_network
+from mpralens.models.cnn.network import Ensemble, ensemble_summary, load_network
 from mpralens.models.cnn.train import TrainSettings, predict_tiles, train_cnn, train_ensemble
 from tests.models.test_cnn import SMALL, _tiny_data
 

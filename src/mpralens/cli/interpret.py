@@ -159,7 +159,7 @@ def _sequence_attributor(args: argparse.Namespace, options: dict) -> Any:
             "to attribute with it",
             path=args.model,
         )
-    from mpralens.models.cnn.module import load_network
+    from mpralens.models.cnn.network import load_network
 
     _, spec = load_network(args.model)
     if spec["layout"] != "tile":

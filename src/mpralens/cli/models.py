@@ -61,13 +61,14 @@ def _write_model_outputs(
 
     ``pred`` is ``(n, n_tasks)``, or ``(k, n, n_tasks)`` for an ensemble's members: then the
     prediction is their mean and each tile's spread is written beside it (``prediction_sd``,
-    ``prediction_lo``, ``prediction_hi``: see :func:`~mpralens.models.cnn.module.ensemble_summary`).
+    ``prediction_lo``, ``prediction_hi``: see
+    :func:`~mpralens.models.cnn.network.ensemble_summary`).
     """
     from mpralens.data.training import prediction_table
     from mpralens.models.metrics import task_metrics
 
     if pred.ndim == 3 and pred.shape[0] > 1:
-        from mpralens.models.cnn.module import ensemble_summary
+        from mpralens.models.cnn.network import ensemble_summary
 
         summary = ensemble_summary(pred.astype(np.float64))
         table = prediction_table(test, summary["mean"])

@@ -163,7 +163,7 @@ def filter_motifs(
         The network has no first-layer convolution over 4 channels; no sequence is long enough
         for the filter.
     """
-    # An ensemble (mpralens.models.cnn.module.Ensemble) keeps its networks in ``members``; read
+    # An ensemble (mpralens.models.cnn.network.Ensemble) keeps its networks in ``members``; read
     # its first member (not importing that module: it imports Lightning, seconds per process).
     members = getattr(net, "members", None)
     first = members[0] if isinstance(members, nn.ModuleList) and len(members) else net
@@ -235,6 +235,6 @@ def load_cnn(path: str | PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
             "motifs (filters need a CNN checkpoint, .ckpt)",
             path=path,
         )
-    from mpralens.models.cnn.module import load_network
+    from mpralens.models.cnn.network import load_network
 
     return load_network(path)

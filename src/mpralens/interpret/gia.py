@@ -193,7 +193,7 @@ def load_predictor(model: str | PathLike[str], *, batch_size: int = 1024) -> Pre
         raise InputError(
             "GIA takes an mpralens CNN checkpoint (.ckpt) or k-mer model (.npz)", path=model
         )
-    from mpralens.models.cnn.module import load_network
+    from mpralens.models.cnn.network import load_network
 
     net, spec = load_network(model)
     return network_predictor(net, spec, batch_size=batch_size, path=model)
@@ -205,7 +205,7 @@ def network_predictor(
     """Wrap a loaded CNN and its spec (tile layout) as a :class:`Predictor`."""
     import torch
 
-    from mpralens.models.cnn.module import predict_array
+    from mpralens.models.cnn.network import predict_array
 
     if spec["layout"] != "tile":
         raise InputError(

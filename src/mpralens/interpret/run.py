@@ -133,7 +133,7 @@ class EnsembleAttributor:
     """Each member of a CNN ensemble attributed on its own (one attributor each).
 
     :func:`attribution_table` writes the members' mean and their 95% interval
-    (:func:`mpralens.models.cnn.module.ensemble_summary`), as ISM does for ensembles.
+    (:func:`mpralens.models.cnn.network.ensemble_summary`), as ISM does for ensembles.
     """
 
     def __init__(self, members: list[Any]) -> None:
@@ -193,7 +193,7 @@ def load_attributor(
         if window_length is None:
             raise ValueError("k-mer models need the window length (the tile length)")
         return KmerAttributor(load_kmer_model(model), window_length)
-    from mpralens.models.cnn.module import load_network
+    from mpralens.models.cnn.network import load_network
 
     net, spec = load_network(model)
     if method == "kmer_weights":
@@ -204,7 +204,7 @@ def load_attributor(
             key="interpret.methods",
         )
     check_method(method, spec)
-    from mpralens.models.cnn.module import members_of
+    from mpralens.models.cnn.network import members_of
 
     members = members_of(net)
     if len(members) > 1:

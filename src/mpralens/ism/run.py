@@ -34,7 +34,7 @@ def load_scorer(
         if window_length is None:
             raise ValueError("k-mer models need the ISM window length (the tile length)")
         return KmerScorer(load_kmer_model(model), window_length, method=method)
-    from mpralens.models.cnn.module import load_network, members_of
+    from mpralens.models.cnn.network import load_network, members_of
 
     net, spec = load_network(model)
     members = members_of(net)
@@ -51,7 +51,7 @@ def ism_table(scorer, contexts: list[RegionContext], *, progress: bool = True) -
     ``pos`` is the 0-based genome position; rows are ordered by region, position and task. For an
     :class:`~mpralens.ism.scoring.EnsembleScorer`, ``score`` is the mean of the members' scores
     and ``score_lo``, ``score_hi`` their 95% interval
-    (:func:`mpralens.models.cnn.module.ensemble_summary`).
+    (:func:`mpralens.models.cnn.network.ensemble_summary`).
     """
     from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs installed (types-tqdm)
 
@@ -80,13 +80,13 @@ def add_part(
     """Append one region's part of :func:`long_table` from its members' (mean, count) maps.
 
     One member: its map. Several (an ensemble): their mean, and their 95% interval appended to
-    ``intervals`` (:func:`mpralens.models.cnn.module.ensemble_summary`).
+    ``intervals`` (:func:`mpralens.models.cnn.network.ensemble_summary`).
     """
     count = members[0][1]
     if len(members) == 1:
         parts.append((ctx, members[0][0], count))
         return
-    from mpralens.models.cnn.module import ensemble_summary
+    from mpralens.models.cnn.network import ensemble_summary
 
     summary = ensemble_summary(np.stack([m for m, _ in members]))
     parts.append((ctx, summary["mean"], count))

@@ -53,7 +53,7 @@ class CNNScorer:
     Parameters
     ----------
     net, spec
-        From :func:`mpralens.models.cnn.module.load_network`.
+        From :func:`mpralens.models.cnn.network.load_network`.
     method
         ``"fast"`` or ``"plain"``.
     batch_size

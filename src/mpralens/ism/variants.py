@@ -81,7 +81,7 @@ def score_variants(
 
     For a CNN ensemble the effect is the members' mean, and each task's 95% interval over members
     follows in ``<task>_lo`` and ``<task>_hi`` (see
-    :func:`mpralens.models.cnn.module.ensemble_summary`).
+    :func:`mpralens.models.cnn.network.ensemble_summary`).
 
     Raises
     ------
@@ -134,7 +134,7 @@ def score_variants(
         for j, task in enumerate(tasks):
             out[task] = effect[0, :, j]
         return out
-    from mpralens.models.cnn.module import ensemble_summary
+    from mpralens.models.cnn.network import ensemble_summary
 
     summary = ensemble_summary(effect)
     for j, task in enumerate(tasks):
@@ -161,7 +161,7 @@ def _predictor(model, window_length):
             return km.predict(seqs)[None]
 
         return predict_kmer, km.tasks, int(window_length or 145)
-    from mpralens.models.cnn.module import encode, load_network, members_of, predict_members
+    from mpralens.models.cnn.network import encode, load_network, members_of, predict_members
 
     net, spec = load_network(model)
     length = int(spec["tile_length"])

@@ -59,7 +59,7 @@ def predict_frame(
         km = load_kmer_model(model)
         pred, tasks = km.predict(seqs), km.tasks
     else:
-        from mpralens.models.cnn.module import encode, load_network, predict_array
+        from mpralens.models.cnn.network import encode, load_network, predict_array
 
         net, spec = load_network(model)
         lengths = df["sequence"].str.len()

@@ -7,6 +7,7 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 
+from mpralens.plots.letters import draw_letters
 from mpralens.plots.style import pyplot
 
 
@@ -37,14 +38,13 @@ def plot_logos(
     title: str = "",
     sites: pd.DataFrame | None = None,
 ) -> list[str]:
-    """Logos (logomaker) of the ``top`` regions with the largest mean |score|, first task.
+    """Logos of the ``top`` regions with the largest mean |score|, first task.
 
-    Each base's letter is drawn with height equal to its per-base score (below the axis when
-    negative). ``sites`` (the simulator's planted sites or TF-site BEDs) are shaded and named.
+    Each base's letter is drawn with height equal to its per-base score (upside down below the
+    axis when negative), in logomaker's classic colours, by :func:`draw_letters`.
+    ``sites`` (the simulator's planted sites or TF-site BEDs) are shaded and named.
     Returns the plotted region IDs.
     """
-    import logomaker
-
     plt = pyplot()
     task = sorted(table["task"].unique())[0] if len(table) else ""
     t = table[table["task"] == task]
@@ -56,10 +56,6 @@ def plot_logos(
         r = t[t["region_id"] == rid].sort_values("pos")
         seq = sequences[rid]
         score = np.nan_to_num(r["score"].to_numpy(dtype=float))
-        mat = pd.DataFrame(0.0, index=np.arange(len(seq)), columns=list("ACGT"))
-        for i, (b, s) in enumerate(zip(seq, score, strict=False)):
-            if b in "ACGT":
-                mat.loc[i, b] = s
         lo = int(r["pos"].min())
         for first, end, name in site_spans(sites, str(r["chrom"].iloc[0]), lo, len(seq)):
             ax.axvspan(first - 0.5, end - 0.5, color="0.88", lw=0, zorder=0)
@@ -72,7 +68,7 @@ def plot_logos(
                 va="bottom",
                 fontsize=6,
             )
-        logomaker.Logo(mat, ax=ax, color_scheme="classic", baseline_width=0.3)
+        draw_letters(ax, seq, score, baseline_width=0.3)
         ax.set_ylabel("score", fontsize=7)
         ax.set_title(
             f"{rid} ({r['chrom'].iloc[0]}:{lo}-{lo + len(seq)}, {task})", fontsize=8, loc="left"

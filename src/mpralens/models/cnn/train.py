@@ -11,7 +11,7 @@ An ensemble (``ensemble = k > 1``, :func:`train_ensemble`) trains member ``i`` i
 ``<outdir>/members/<i>/`` (each resumable as above) with seed ``seed + i`` and, with
 ``ensemble_by="folds"``, without the ``i``-th of ``k`` folds of the training regions; the members'
 best weights go into one checkpoint (:func:`save_ensemble`) that
-:func:`mpralens.models.cnn.module.load_network` reads back as an ``Ensemble``. An ensemble of 1 is
+:func:`mpralens.models.cnn.network.load_network` reads back as an ``Ensemble``. An ensemble of 1 is
 the single model, trained in ``<outdir>`` as before.
 """
 
@@ -37,13 +37,8 @@ from mpralens.config.settings import CNNRun
 from mpralens.data.training import TrainingData, require_tiles
 from mpralens.io.atomic import atomic_outputs
 from mpralens.models.cnn.architectures import build_architecture
-from mpralens.models.cnn.module import (
-    ActivityDataModule,
-    ActivityModel,
-    encode,
-    load_network,
-    predict_members,
-)
+from mpralens.models.cnn.module import ActivityDataModule, ActivityModel
+from mpralens.models.cnn.network import encode, load_network, predict_members
 
 log = logging.getLogger(__name__)
 
