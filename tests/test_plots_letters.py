@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mpralens.plots.letters import CLASSIC_COLORS, draw_letters, letter_path
+from mpralens.plots.letters import CLASSIC_COLORS, draw_letters, draw_logo, letter_path
 from mpralens.plots.style import pyplot
 
 SEQ = "ACGTNAcGT"
@@ -130,3 +130,49 @@ def test_plot_logos_draws_the_top_regions_by_mean_abs_score(tmp_path):
     out = tmp_path / "logos.png"
     assert plot_logos(table, seqs, out, top=3, title="t", sites=sites) == ["r1", "r2", "r3"]
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("flip_below", [True, False])
+def test_stacked_logo_matches_logomaker(ax, flip_below):
+    """Several letters per position (negative ones included): logomaker's stacks, path by path."""
+    import logomaker
+
+    rng = np.random.default_rng(3)
+    h = rng.normal(size=(6, 4))
+    h[1, 2] = 0.0  # a zero is not drawn
+    h[4] = [0.5, 0.25, 1.0, 2.0]  # all positive, as in an information logo
+    start = 17
+    mat = pd.DataFrame(h, index=np.arange(start, start + 6), columns=list("ACGT"))
+    plt = pyplot()
+    fig, lax = plt.subplots()
+    try:
+        logo = logomaker.Logo(mat, ax=lax, flip_below=flip_below)
+        theirs = {
+            (int(p), b): logo.glyph_df.loc[p, b].patch.get_path()
+            for p in mat.index
+            for b in "ACGT"
+            if h[p - start, "ACGT".index(b)] != 0
+        }
+    finally:
+        plt.close(fig)
+    coll = draw_logo(ax, h, start=start, flip_below=flip_below)
+    paths = coll.get_paths()
+    assert len(paths) == len(theirs) == 23
+    for path in paths:
+        box = path.get_extents()
+        p = round((box.xmin + box.xmax) / 2)
+        # the letter at that position whose glyph logomaker put in the same box
+        match = [
+            k
+            for k, q in theirs.items()
+            if k[0] == p
+            and q.vertices.shape == path.vertices.shape
+            and np.allclose(q.vertices, path.vertices, atol=1e-9)
+        ]
+        assert len(match) == 1, (p, box)
+    assert ax.get_xlim() == (start - 0.5, start + 5.5)
+    lo, hi = ax.get_ylim()
+    assert (
+        lo <= np.where(h < 0, h, 0).sum(axis=1).min()
+        and hi >= np.where(h > 0, h, 0).sum(axis=1).max()
+    )

@@ -3,8 +3,8 @@
 Layout of ``results/biophysics/<dataset>/<model>/``: ``params.json`` (every scalar in kcal/mol,
 the best restart's value with mean and standard deviation over restarts; kinetic log-rates in
 natural-log units), ``<site>_matrix.tsv`` (``pos, A, C, G, T`` in kcal/mol, zero mean at every
-position), ``logos.png`` (logomaker; y axis inverted so favourable, negative energies point up as
-in Kinney et al.), ``training_curve.png`` and ``.tsv`` (validation NLL per epoch, or every 25th
+position), ``logos.png`` (y axis inverted so favourable, negative energies point up as in
+Kinney et al.), ``training_curve.png`` and ``.tsv`` (validation NLL per epoch, or every 25th
 L-BFGS iteration, and restart; for interaction energies a second panel with the profile, also in
 ``profile.tsv``: with ``lbfgs`` the likelihood-ratio profile that gives the 95% interval in
 ``params.json``, with ``adam`` each restart's validation profile) and ``info.json`` (test NLL,

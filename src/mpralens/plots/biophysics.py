@@ -10,13 +10,12 @@ import pandas as pd
 from mpralens.biophysics.energies import KCAL_PER_KT
 from mpralens.biophysics.fit import Restart
 from mpralens.biophysics.outputs import matrices, profile_table, training_curve
+from mpralens.plots.letters import draw_logo
 from mpralens.plots.style import pyplot
 
 
 def plot_fit(restarts: list[Restart], outdir: str | Path) -> None:
     """Write ``logos.png`` and ``training_curve.png`` of a fit into ``outdir``."""
-    import logomaker
-
     plt = pyplot()
     out = Path(outdir)
     mats = matrices(restarts[0])
@@ -27,7 +26,7 @@ def plot_fit(restarts: list[Restart], outdir: str | Path) -> None:
         squeeze=False,
     )
     for ax, (name, df) in zip(axes[:, 0], mats.items(), strict=True):
-        logomaker.Logo(df.set_index("pos")[list("ACGT")], ax=ax, flip_below=False)
+        draw_logo(ax, df[list("ACGT")].to_numpy(), start=int(df["pos"].iloc[0]), flip_below=False)
         ax.invert_yaxis()
         ax.set_ylabel(f"{name}\n(kcal/mol)")
     fig.tight_layout()

@@ -8,6 +8,7 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 
+from mpralens.plots.letters import draw_logo
 from mpralens.plots.style import pyplot
 
 
@@ -27,12 +28,10 @@ def plot_logo_grid(
     columns: int = 4,
     title: str = "",
 ) -> None:
-    """One information-content logo (logomaker) per ``(length, 4)`` probability matrix, in a grid.
+    """One information-content logo per ``(length, 4)`` probability matrix, in a grid.
 
     An empty list draws one panel saying so.
     """
-    import logomaker
-
     plt = pyplot()
     n = max(len(matrices), 1)
     cols = min(columns, n)
@@ -40,7 +39,7 @@ def plot_logo_grid(
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 1.5 * rows + 0.4), squeeze=False)
     flat = axes.ravel()
     for ax, probs, label in zip(flat, matrices, titles, strict=False):
-        logomaker.Logo(information_matrix(probs), ax=ax, color_scheme="classic")
+        draw_logo(ax, information_matrix(probs).to_numpy())
         ax.set_ylim(0, 2)
         ax.set_title(label, fontsize=7, loc="left")
         ax.tick_params(labelsize=6)
