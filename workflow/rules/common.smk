@@ -16,6 +16,30 @@ ISM = CONFIG["ism"]
 ENV_BASE = "../../envs/base.yaml"  # numerical stack: counts, k-mers, evaluation, downloads
 ENV_TORCH = "../../envs/torch.yaml"  # + PyTorch: CNN, ISM scoring, biophysical models
 
+# Priority of the data chain up to the CNN (fetch, simulate, import, normalize, weights, split,
+# train_cnn): everything interpretive waits for the trained network, so of the jobs ready at
+# the start these go first, and the biophysical fits and the k-mer model fill the other cores.
+CRITICAL_PATH = 10
+
+
+def training_threads(most=8):
+    """Threads of the CNN training job: half of --cores, at least 1 and at most ``most``.
+
+    Every other PyTorch job (ISM chunks, attribution methods, GIA, motifs) runs on one thread:
+    several are ready at once, and side by side they use the cores better than one after the
+    other on two (a 2-thread job used 1.4-1.8 cores). Training is on the critical path, but on a
+    2-core machine a 2-thread training job waited behind the single-threaded fits that started
+    beside the data chain; with half the cores it starts when the data are ready. Cluster runs
+    without --cores keep 2. ``--set-threads train_cnn=N`` overrides.
+    """
+    from snakemake.exceptions import WorkflowError
+
+    try:
+        cores = workflow.cores
+    except WorkflowError:
+        return 2
+    return max(1, min(most, int(cores) // 2))
+
 
 wildcard_constraints:
     ds="|".join(DATASETS + IGVF_DATASETS) or "(?!)",

@@ -15,6 +15,7 @@ rule import_counts:
         "logs/{ds}/import_counts.log",
     benchmark:
         "benchmarks/{ds}/import_counts.tsv"
+    priority: CRITICAL_PATH
     threads: 1
     resources:
         mem_mb=scaled(1000, 40),
@@ -66,6 +67,7 @@ rule normalize:
         "logs/{ds}/normalize.log",
     benchmark:
         "benchmarks/{ds}/normalize.tsv"
+    priority: CRITICAL_PATH
     threads: 1
     resources:
         mem_mb=scaled(1000, 100),
@@ -92,6 +94,7 @@ rule weights:
         "logs/{ds}/weights.log",
     benchmark:
         "benchmarks/{ds}/weights.tsv"
+    priority: CRITICAL_PATH
     threads: 1
     resources:
         mem_mb=scaled(1000, 100),
@@ -114,6 +117,7 @@ rule split:
         "logs/{ds}/split.log",
     benchmark:
         "benchmarks/{ds}/split.tsv"
+    priority: CRITICAL_PATH
     threads: 1
     resources:
         mem_mb=scaled(500, 50),
@@ -139,6 +143,7 @@ rule fetch:
         "logs/downloads/{digest}_{file}.log",
     benchmark:
         "benchmarks/downloads/{digest}_{file}.tsv"
+    priority: CRITICAL_PATH
     threads: 1
     resources:
         mem_mb=500,
@@ -158,6 +163,7 @@ rule fetch_counts:
         "logs/{ds}/download_counts_{file}.log",
     benchmark:
         "benchmarks/{ds}/download_counts_{file}.tsv"
+    priority: CRITICAL_PATH
     threads: 1
     resources:
         mem_mb=500,

@@ -24,7 +24,7 @@ rule gia:
         "logs/{ds}/gia_{ism_model}.log",
     benchmark:
         "benchmarks/{ds}/gia_{ism_model}.tsv"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=scaled(2000, 50, only="tiles"),
         runtime=scaled(10, 1, only="tiles"),

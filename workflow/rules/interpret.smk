@@ -1,8 +1,10 @@
 # Attribution maps of the trained models (interpret.methods), graded against the planted sites of
 # simulated data sets (Koo & Ploenzke 2021's protocol): docs/interpret.md.
 
-# Minutes per MB of tiles.tsv.gz: gradient methods cost at most ISM's (bench/attribution.py).
-ATTRIBUTE_MIN_PER_MB = 8
+# Minutes per MB of tiles.tsv.gz: DeepSHAP, the dearest method, took 2 s per test region of the
+# demo on 2 threads (174 test regions per MB at its 10% test fraction: 6 min/MB), about 1.7x
+# that on the one thread a job gets; 1.5x headroom.
+ATTRIBUTE_MIN_PER_MB = 16
 
 
 rule attribute:
@@ -25,7 +27,7 @@ rule attribute:
         "logs/{ds}/attribute_{ism_model}_{method}.log",
     benchmark:
         "benchmarks/{ds}/attribute_{ism_model}_{method}.tsv"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=scaled(2000, 200, only="tiles"),
         runtime=scaled(10, ATTRIBUTE_MIN_PER_MB, only="tiles"),

@@ -41,7 +41,8 @@ rule train_cnn:
         "logs/{ds}/train_cnn.log",
     benchmark:
         "benchmarks/{ds}/train_cnn.tsv"
-    threads: 2
+    priority: CRITICAL_PATH
+    threads: training_threads()
     resources:
         mem_mb=scaled(2000, 100),
         runtime=scaled(

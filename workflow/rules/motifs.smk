@@ -22,7 +22,7 @@ rule filters:
         "logs/{ds}/filters_{ism_model}.log",
     benchmark:
         "benchmarks/{ds}/filters_{ism_model}.tsv"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=scaled(2000, 100, only="tiles"),
         runtime=scaled(10, 2, only="tiles"),
@@ -54,7 +54,7 @@ rule patterns:
         "logs/{ds}/patterns_{ism_model}.log",
     benchmark:
         "benchmarks/{ds}/patterns_{ism_model}.tsv"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=scaled(2000, 50),
         runtime=scaled(10, 2),

@@ -24,6 +24,7 @@ rule simulate_tiled:
         "logs/{ds}/simulate_tiled.log",
     benchmark:
         "benchmarks/{ds}/simulate_tiled.tsv"
+    priority: CRITICAL_PATH
     threads: 1
     resources:
         mem_mb=1000,
