@@ -353,7 +353,7 @@ def test_resources_scale_with_input_size(tiny_run):
     assert _resource(res, "runtime") == int(5 + 2 * mb + 0.5)
     # ISM: per MB of tiles only, fast method (8 min per MB), one chunk.
     tiles_mb = (tiny_run / "results/tiny/tiles.tsv.gz").stat().st_size / 1e6
-    assert _resource(jobs["ism_chunk"][0], "runtime") == int(10 + 8 * tiles_mb + 0.5)
+    assert _resource(jobs["ism_chunk"][0], "runtime") == int(10 + 12 * tiles_mb + 0.5)
     assert "--gpus 0 " in jobs["train_cnn"][1]
     # Attribution logos shade the simulator's planted sites, as ISM's figure does.
     assert "--sites resources/tiny/truth/sites.tsv" in jobs["attribute"][1]

@@ -24,6 +24,7 @@ rule gia:
         "logs/{ds}/gia_{ism_model}.log",
     benchmark:
         "benchmarks/{ds}/gia_{ism_model}.tsv"
+    priority: GIA_PRIORITY
     threads: 1
     resources:
         mem_mb=scaled(2000, 50, only="tiles"),

@@ -27,6 +27,7 @@ rule attribute:
         "logs/{ds}/attribute_{ism_model}_{method}.log",
     benchmark:
         "benchmarks/{ds}/attribute_{ism_model}_{method}.tsv"
+    priority: lambda w: ATTRIBUTE_PRIORITY.get(w.method, 0)
     threads: 1
     resources:
         mem_mb=scaled(2000, 200, only="tiles"),
