@@ -89,6 +89,25 @@ def relu_pool_net() -> nn.Module:
     return net.eval()
 
 
+@pytest.mark.parametrize("steps", [1, 7, 20])
+def test_integrated_gradients_is_captums_on_a_relu_network(steps):
+    """One forward pass shared by the tasks gives captum's per-task IG (Gauss-Legendre), 1e-6."""
+    from captum.attr import IntegratedGradients
+
+    net = relu_pool_net()
+    x = torch.cat([X, torch.stack([one_hot("TTTTACGTACGT")])])
+    ours = attribute(net, x, "integrated_gradients", n_tasks=T, ig_steps=steps)
+    ig = IntegratedGradients(net, multiply_by_inputs=False)
+    for t in range(T):
+        theirs = ig.attribute(
+            x, baselines=torch.zeros_like(x), target=t, n_steps=steps, method="gausslegendre"
+        )
+        want = (theirs * x).numpy()
+        assert np.abs(want).max() > 0.1
+        # captum's quadrature weights are float32; ours are float64.
+        assert np.abs(ours[:, t] - want).max() < 1e-6 * np.abs(want).max()
+
+
 def test_deepshap_sums_to_delta_over_shuffled_references():
     """DeepLIFT's summation-to-delta: sum of attributions = f(x) - mean f(reference), 1e-4."""
     net = relu_pool_net()
