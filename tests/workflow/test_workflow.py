@@ -359,6 +359,37 @@ def test_resources_scale_with_input_size(tiny_run):
     assert "--sites resources/tiny/truth/sites.tsv" in jobs["attribute"][1]
 
 
+@pytest.mark.parametrize(("cores", "train"), [(2, 1), (8, 4), (40, 8)])
+def test_threads_and_priorities_of_the_demo(tmp_path, cores, train):
+    """Training gets half the cores (1 to 8); every interpretive PyTorch job gets one thread, so
+    jobs ready together run side by side; the data chain runs first, then the dearest jobs."""
+    wd = workflow_copy(tmp_path / "wf")
+    jobs = dry_run_jobs(wd, "--cores", str(cores), config="config/config.yaml")
+
+    def field(job, name):  # Snakemake prints threads and priority only when they are not 1 / 0
+        return int(job.fields.get(name, 1 if name == "threads" else 0))
+
+    by_rule = {}
+    for job in jobs:
+        by_rule.setdefault(job.rule, []).append(job)
+    (cnn,) = by_rule["train_cnn"]
+    assert field(cnn, "threads") == train and f"OMP_NUM_THREADS={train} " in cnn.shell
+    for rule in ("attribute", "ism_chunk", "gia", "filters", "patterns", "fit_biophysical"):
+        for job in by_rule[rule]:
+            assert field(job, "threads") == 1, (rule, job.fields)
+            if job.shell and "OMP_NUM_THREADS" in job.shell:
+                assert "OMP_NUM_THREADS=1 " in job.shell, job.shell
+    chain = ("simulate_tiled", "import_counts", "normalize", "weights", "split", "train_cnn")
+    assert {field(j, "priority") for r in chain for j in by_rule[r]} == {10}
+    attribute = {
+        re.search(r"method=(\w+)", j.fields["wildcards"]).group(1): field(j, "priority")
+        for j in by_rule["attribute"]
+    }
+    assert attribute == {"deepshap": 3, "integrated_gradients": 2, "ism": 0, "saliency": 0}
+    assert [field(j, "priority") for j in by_rule["gia"]] == [1]
+    assert {field(j, "priority") for j in by_rule["fit_biophysical"]} == {0}
+
+
 def test_biophysical_fit_time_counts_the_profile_fits(tmp_path):
     wd = workflow_copy(tmp_path / "wf")
     jobs = {
