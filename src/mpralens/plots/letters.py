@@ -157,8 +157,6 @@ def draw_letters(
     mat = np.zeros((len(letters), 4))
     for i in range(n):
         k = "ACGT".find(letters[i])
-        if k >= 0 and len(letters[i]) == 1:
+        if k >= 0:
             mat[i, k] = h[i]
-    return draw_logo(
-        ax, mat, width=width, colors=colors, baseline_width=baseline_width, limits=True
-    )
+    return draw_logo(ax, mat, width=width, colors=colors, baseline_width=baseline_width)

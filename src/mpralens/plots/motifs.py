@@ -6,18 +6,17 @@ from collections.abc import Sequence
 from os import PathLike
 
 import numpy as np
-import pandas as pd
 
 from mpralens.plots.letters import draw_logo
 from mpralens.plots.style import pyplot
 
 
-def information_matrix(probs: np.ndarray) -> pd.DataFrame:
-    """Letter heights in bits (``p * IC`` of the position), columns A, C, G, T."""
+def information_matrix(probs: np.ndarray) -> np.ndarray:
+    """Letter heights in bits (``p * IC`` of the position), ``(length, 4)`` in A, C, G, T order."""
     p = np.clip(np.asarray(probs, dtype=np.float64), 0.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ic = 2.0 + np.where(p > 0, p * np.log2(p), 0.0).sum(axis=1)
-    return pd.DataFrame(p * ic[:, None], columns=list("ACGT"))
+    return p * ic[:, None]
 
 
 def plot_logo_grid(
@@ -39,7 +38,7 @@ def plot_logo_grid(
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 1.5 * rows + 0.4), squeeze=False)
     flat = axes.ravel()
     for ax, probs, label in zip(flat, matrices, titles, strict=False):
-        draw_logo(ax, information_matrix(probs).to_numpy())
+        draw_logo(ax, information_matrix(probs))
         ax.set_ylim(0, 2)
         ax.set_title(label, fontsize=7, loc="left")
         ax.tick_params(labelsize=6)
