@@ -140,6 +140,29 @@ def test_deepshap_sums_to_delta_over_shuffled_references():
     assert (attr * (1 - X.numpy()[:, None]) == 0).all()
 
 
+@pytest.mark.parametrize(("n_refs", "pairs"), [(1, 100), (6, 13), (6, 1), (30, 100)])
+def test_deepshap_is_tangermemes_for_every_task(n_refs, pairs, monkeypatch):
+    """The tasks share each forward pass; every task's map is tangermeme's ``deep_lift_shap``
+    with that target (its max-pool rule included), to 1e-6. ``pairs`` caps the (input,
+    reference) pairs of a pass: 4 inputs go in passes of 4, 2 + 2, 1 each, and 3 + 1."""
+    from tangermeme.deep_lift_shap import deep_lift_shap
+
+    from mpralens.interpret import methods
+
+    monkeypatch.setattr(methods, "DEEPSHAP_PAIRS", pairs)
+    net = relu_pool_net()
+    x = torch.cat([X, torch.stack([one_hot("TTTTACGTACGT"), one_hot("CATGCATGGTAC")])])
+    refs = shuffled_references(x, n_refs, seed=3)
+    ours = attribute(net, x, "deepshap", n_tasks=T, references=refs)
+    for t in range(T):
+        theirs = deep_lift_shap(
+            net, x, target=t, references=refs, hypothetical=True, dtype=x.dtype, device="cpu"
+        )
+        want = (theirs * x).numpy()
+        assert np.abs(want).max() > 0.1
+        assert np.abs(ours[:, t] - want).max() < 1e-6 * np.abs(want).max()
+
+
 def test_kmer_attribution_by_hand():
     coef = np.zeros((1, 16))
     coef[0, 0 * 4 + 1] = 1.0  # AC
