@@ -32,11 +32,12 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile config/config.yaml
 
 # One pytest worker per core (pytest-xdist), a file's tests on one worker (its module fixtures are
-# built once); the workers share one run of the tiny DAG (tests/conftest.py). TEST_WORKERS=0 runs
-# every test in this process.
+# built once), files in collection order, which starts the long modules first
+# (tests/conftest.py: LONG_MODULES); the workers share one run of the tiny DAG. TEST_WORKERS=0
+# runs every test in this process.
 TEST_WORKERS ?= auto
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: lint unit
 

@@ -22,6 +22,31 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
     torch.set_num_threads(1)
 
+# The modules that take minutes, in the order `make test` starts them (longest first, from
+# `--durations`; the tiny DAG's module first, as most of the others wait for its shared run).
+# The Makefile runs xdist with --dist loadfile --no-loadscope-reorder, which hands files to the
+# workers in collection order: long modules start at once and the short ones fill in around them,
+# instead of a long module starting last and running alone.
+LONG_MODULES = (
+    "tests/workflow/test_workflow.py",
+    "tests/models/test_models_vs_truth.py",
+    "tests/workflow/test_slurm.py",
+    "tests/robustness/test_output_folders.py",
+    "tests/biophysics/test_fit.py",
+    "tests/robustness/test_entry_points.py",
+    "tests/robustness/test_user_inputs.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Collect the long modules first (a stable sort: the rest keep their order)."""
+    missing = [name for name in LONG_MODULES if not (REPO / name).is_file()]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py: LONG_MODULES names no file {missing}")
+    rank = {name: i for i, name in enumerate(LONG_MODULES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 SHARED = REPO.parent / "shared"
 SHARPR = SHARED / "data" / "sharpr_format"
 
