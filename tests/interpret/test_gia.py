@@ -266,3 +266,68 @@ def test_motifs_resolve_from_consensus_jaspar_and_catalogue():
     assert gata.name == "GATA1" and gata == Motif("GATA1", resolve_motif("G=MA0035.5").sequence)
     with pytest.raises(InputError, match="holds N, X"):
         resolve_motif("bad=ACGXN")
+
+
+@pytest.mark.parametrize("arch", ["paggi", "dragonn", "residual"])
+def test_cnn_constructs_recomputed_on_their_bases_equal_whole_sequences(arch):
+    """A CNN predicts each construct by recomputing only the bases it changes and what they
+    reach (mpralens.ism.local.Edited): every analysis, at both tile edges, pairs and 4 copies
+    spread over every pooled bin, equals predicting the whole sequences (1e-5)."""
+    import torch
+
+    from mpralens.interpret.gia import network_predictor
+    from mpralens.models.cnn.architectures import build_architecture
+
+    torch.manual_seed(0)
+    length = 145
+    kwargs = {"filters": 16} if arch != "residual" else {}
+    net = build_architecture(arch, n_tasks=3, input_length=length, **kwargs).eval()
+    last = [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.weight.mul_(100)  # effects of a log2 unit or so, as a trained model's
+    spec = {"tasks": ["a", "b", "c"], "tile_length": length, "layout": "tile"}
+    null = null_sequences(random_tiles(40, seed=2, length=length), 30, seed=1)
+    fast = network_predictor(net, spec, batch_size=16)
+    slow = network_predictor(net, spec, batch_size=16)
+    slow.edits = None
+    assert fast.edits is not None and fast.edits(null) is not None
+    tables = [
+        run_gia(
+            GIA(p, null, n_boot=50, seed=0),
+            [A, B],
+            ["marginal", "position", "spacing", "number"],
+            pair=(A, B),
+            position_step=17,
+            spacings=[0, 3, 20],
+            copies=[1, 2, 4],
+        )
+        for p in (fast, slow)
+    ]
+    ours, want = (t["effect"].to_numpy() for t in tables)
+    assert len(ours) == len(want) > 100
+    assert np.abs(want).max() > 0.3
+    np.testing.assert_allclose(ours, want, atol=1e-5, rtol=0)
+    assert set(tables[0]["position"].astype(str)) >= {"0", str(length - len(A.sequence))}
+
+
+def test_networks_without_an_incremental_pass_predict_whole_sequences():
+    """An ensemble has no incremental pass: GIA predicts its whole sequences."""
+    import torch
+
+    from mpralens.interpret.gia import network_predictor
+    from mpralens.models.cnn.architectures import build_architecture
+    from mpralens.models.cnn.network import Ensemble
+
+    torch.manual_seed(0)
+    members = [build_architecture("paggi", n_tasks=1, input_length=L, filters=8) for _ in "ab"]
+    net = Ensemble(members).eval()
+    spec = {"tasks": ["a"], "tile_length": L, "layout": "tile"}
+    pred = network_predictor(net, spec)
+    null = null_sequences(random_tiles(20, seed=2), 10, seed=1)
+    assert pred.edits is not None and pred.edits(null) is None
+    gia = GIA(pred, null, n_boot=20)
+    with torch.inference_mode():
+        x = torch.from_numpy(embed(null, [(A.sequence, 5)])).float()
+        y = torch.from_numpy(embed(null, flip([(A.sequence, 5)], L))).float()
+        want = ((net(x) + net(y)) / 2).double().numpy() - gia.base
+    np.testing.assert_allclose(gia.effect([(A.sequence, 5)]), want, atol=1e-6, rtol=0)

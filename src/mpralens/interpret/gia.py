@@ -147,6 +147,9 @@ def resolve_motif(spec: str, *, name: str | None = None, key: str | None = None)
 # ----------------------------------------------------------------------------- models
 
 
+EditPredictor = Callable[[np.ndarray, int, np.ndarray], np.ndarray]
+
+
 @dataclass
 class Predictor:
     """A trained model as a function of one-hot tiles ``(n, 4, length)`` -> ``(n, n_tasks)``."""
@@ -155,6 +158,9 @@ class Predictor:
     length: int | None  # None: any length (the k-mer model)
     predict: Callable[[np.ndarray], np.ndarray]
     batch_size: int = 1024
+    # Given reference sequences, a function predicting them with one run of bases replaced:
+    # (values (n, 4, W), start, reference index (n,)) -> (n, n_tasks). None: whole sequences.
+    edits: Callable[[np.ndarray], EditPredictor | None] | None = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Predict ``x`` in batches, ``(n, n_tasks)`` float64."""
@@ -215,12 +221,36 @@ def network_predictor(
             path=path,
         )
     net.eval()
+    dtype = next(net.parameters()).dtype
 
     def run(x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return predict_array(net, np.ascontiguousarray(x, dtype=np.uint8), batch_size)
 
-    return Predictor(list(spec["tasks"]), int(spec["tile_length"]), run, batch_size=batch_size)
+    def edits(reference: np.ndarray) -> EditPredictor | None:
+        """Return the CNN's exact incremental pass (mpralens.ism.local.Edited), if it has one."""
+        from mpralens.ism.local import Edited
+
+        try:
+            with torch.inference_mode():
+                edited = Edited(net, torch.from_numpy(reference).to(dtype))
+        except NotImplementedError:
+            return None  # an ensemble, or a strand-averaging network: whole sequences
+
+        def predict(values: np.ndarray, start: int, ctx: np.ndarray) -> np.ndarray:
+            out = []
+            with torch.inference_mode():
+                for i in range(0, len(values), batch_size):
+                    v = torch.from_numpy(values[i : i + batch_size]).to(dtype)
+                    c = torch.from_numpy(ctx[i : i + batch_size])
+                    out.append(edited(v, start, c).double().numpy())
+            return np.concatenate(out) if out else np.zeros((0, len(spec["tasks"])))
+
+        return predict
+
+    return Predictor(
+        list(spec["tasks"]), int(spec["tile_length"]), run, batch_size=batch_size, edits=edits
+    )
 
 
 # ----------------------------------------------------------------------------- null sequences
@@ -358,6 +388,8 @@ class GIA:
         self.length = int(null.shape[2])
         self.tasks = list(predictor.tasks)
         self.base = predictor(null)
+        # Constructs change a run of bases of the nulls: a CNN recomputes only what that reaches.
+        self.edited = predictor.edits(null) if predictor.edits is not None else None
         rng = np.random.default_rng(seed)
         self.resamples = rng.integers(0, len(null), size=(n_boot, len(null)))
         self.alpha = (1 - ci_level) / 2
@@ -382,7 +414,13 @@ class GIA:
             both = np.concatenate(
                 [embed(self.null, placements), embed(self.null, flip(placements, self.length))]
             )
-            pred = self.predictor(both)
+            if self.edited is None:
+                pred = self.predictor(both)
+            else:  # both strands occupy the same bases [lo, hi)
+                lo = min(s for _, s in placements)
+                hi = max(s + len(q) for q, s in placements)
+                ctx = np.tile(np.arange(len(self.null)), 2)
+                pred = self.edited(np.ascontiguousarray(both[:, :, lo:hi]), lo, ctx)
             self._cache[key] = (pred[: len(self.null)] + pred[len(self.null) :]) / 2
         return self._cache[key]
 

@@ -464,3 +464,38 @@ def decompose(net: nn.Module) -> tuple[list[LocalOp], Head]:
         ops += [_pointwise_or_conv(m) for m in net.blocks]
         return ops, GlobalPoolHead(net.head)
     raise NotImplementedError(f"fast ISM does not support {type(net).__name__}")
+
+
+class Edited:
+    """Exact network outputs of ``K`` reference sequences with one run of bases replaced.
+
+    GIA's constructs are null sequences with a motif (a pair, k copies) written into
+    ``[start, start + W)``. As for an ISM substitution, the body is recomputed only on that run
+    widened by the layers' reach, and the head applied to the result spliced into the reference:
+    the same arithmetic as a full pass on the positions that can change.
+
+    Raises
+    ------
+    NotImplementedError
+        For architectures :func:`decompose` does not know (predict whole sequences instead).
+    """
+
+    def __init__(self, net: nn.Module, x: torch.Tensor) -> None:
+        self.ops, self.head = decompose(net)
+        self.length = int(x.shape[2])
+        pad = 2 * sum(op.half for op in self.ops) + 2
+        self.refs, body = reference_chain(self.ops, x, pad)
+        out = self.head.output(body)
+        self.reference_output = net(x) if out is None else out
+        self.state = self.head.prepare(body, self.reference_output)
+
+    def __call__(self, values: torch.Tensor, start: int, ctx: torch.Tensor) -> torch.Tensor:
+        """Return the outputs ``(n, n_tasks)`` of references ``ctx`` with ``values`` at ``start``.
+
+        ``values[i]`` (``(4, W)``) replaces bases ``[start, start + W)`` of reference
+        ``ctx[i]``; the run must lie within the sequence.
+        """
+        if start < 0 or start + values.shape[2] > self.length:
+            raise ValueError(f"bases {start}..{start + values.shape[2]} are outside the sequence")
+        first = Patch(values, torch.full((len(values),), start, dtype=torch.int64), ctx)
+        return self.head.apply(self.state, propagate(self.ops, self.refs, first))
