@@ -140,17 +140,30 @@ def test_deepshap_sums_to_delta_over_shuffled_references():
     assert (attr * (1 - X.numpy()[:, None]) == 0).all()
 
 
+def paggi_net() -> nn.Module:
+    """Paggi et al.'s CNN, small (8 filters, widths 5 and 3, pool 4), seeded weights."""
+    from mpralens.models.cnn.architectures import PaggiCNN
+
+    torch.manual_seed(1)
+    net = PaggiCNN(T, L, filters=8, widths=(5, 3), pool=4).double().eval()
+    with torch.no_grad():
+        net.head.weight.mul_(100)
+    return net
+
+
+@pytest.mark.parametrize("net", ["relu_pool", "paggi"])
 @pytest.mark.parametrize(("n_refs", "pairs"), [(1, 100), (6, 13), (6, 1), (30, 100)])
-def test_deepshap_is_tangermemes_for_every_task(n_refs, pairs, monkeypatch):
-    """The tasks share each forward pass; every task's map is tangermeme's ``deep_lift_shap``
-    with that target (its max-pool rule included), to 1e-6. ``pairs`` caps the (input,
-    reference) pairs of a pass: 4 inputs go in passes of 4, 2 + 2, 1 each, and 3 + 1."""
+def test_deepshap_is_tangermemes_for_every_task(net, n_refs, pairs, monkeypatch):
+    """The tasks share each forward pass (and Paggi's convolutions skip the references' backward
+    pass); every task's map is tangermeme's ``deep_lift_shap`` with that target (its max-pool
+    rule included), to 1e-6. ``pairs`` caps the (input, reference) pairs of a pass: 4 inputs go
+    in passes of 4, 2 + 2, 1 each, and 3 + 1."""
     from tangermeme.deep_lift_shap import deep_lift_shap
 
     from mpralens.interpret import methods
 
     monkeypatch.setattr(methods, "DEEPSHAP_PAIRS", pairs)
-    net = relu_pool_net()
+    net = relu_pool_net() if net == "relu_pool" else paggi_net()
     x = torch.cat([X, torch.stack([one_hot("TTTTACGTACGT"), one_hot("CATGCATGGTAC")])])
     refs = shuffled_references(x, n_refs, seed=3)
     ours = attribute(net, x, "deepshap", n_tasks=T, references=refs)

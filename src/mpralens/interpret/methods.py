@@ -36,6 +36,7 @@ from torch import nn
 
 from mpralens.interpret.names import DEEPSHAP_ARCHS, GRADIENT_METHODS, TIMES_INPUT
 from mpralens.io.errors import InputError
+from mpralens.models.cnn.architectures import PaggiCNN
 
 
 def correct(grad: torch.Tensor) -> torch.Tensor:
@@ -123,6 +124,41 @@ def shuffled_references(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
 DEEPSHAP_PAIRS = 100
 
 
+class _InputHalf(nn.Module):
+    """A convolution of a DeepLIFT batch that passes no gradient back to the reference half.
+
+    The batch holds the inputs, then their references. tangermeme's rules give both halves the
+    same multipliers and only the inputs' are kept, so autograd's backward pass through the
+    references' convolutions is repeated work.
+    """
+
+    def __init__(self, conv: nn.Module) -> None:
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        n = len(x) // 2
+        return torch.cat([self.conv(x[:n]), self.conv(x[n:].detach())])
+
+
+class _PaggiInputHalf(nn.Module):
+    """Paggi et al.'s CNN (its weights) with :class:`_InputHalf` convolutions.
+
+    Its convolutions all come before its max-pool, whose rule reads the upstream gradient of
+    both halves: that gradient comes from the dense layer alone, which still sees both.
+    """
+
+    def __init__(self, net: PaggiCNN) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            *[_InputHalf(m) if isinstance(m, nn.Conv1d) else m for m in net.body]
+        )
+        self.head = net.head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return self.head(self.body(x).flatten(1))
+
+
 def _deepshap(
     net: nn.Module, x: torch.Tensor, references: torch.Tensor, n_tasks: int
 ) -> list[torch.Tensor]:
@@ -144,6 +180,8 @@ def _deepshap(
         hypothetical_attributions,
     )
 
+    if isinstance(net, PaggiCNN):
+        net = _PaggiInputHalf(net)
     n, k = references.shape[:2]
     per = max(1, DEEPSHAP_PAIRS // k)
     out = [torch.empty_like(x) for _ in range(n_tasks)]
