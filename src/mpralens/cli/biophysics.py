@@ -27,15 +27,17 @@ def _add_fit(p: argparse.ArgumentParser) -> None:
 def fit_biophysical_cmd(args: argparse.Namespace, settings: FitSettings) -> None:
     """Fit a biophysical model and write its parameters, matrices, logos and information."""
     from mpralens.biophysics.data import read_sortseq
-    from mpralens.biophysics.fit import fit_sortseq, information
-    from mpralens.biophysics.outputs import write_fit
     from mpralens.biophysics.spec import load_spec
-    from mpralens.plots.biophysics import plot_fit
 
     outdir = Folder(args.outdir, "fit-biophysical")
     check_folder(outdir)  # before the fit, which takes minutes
     spec = load_spec(args.model_spec, args.name or args.model_spec.stem)
     data = read_sortseq(args.data, length=spec.length, n_bins=spec.bins)
+    # Imported once the inputs are known good: the fit imports torch and Lightning (5 s).
+    from mpralens.biophysics.fit import fit_sortseq, information
+    from mpralens.biophysics.outputs import write_fit
+    from mpralens.plots.biophysics import plot_fit
+
     restarts = fit_sortseq(spec, data, settings)
     info = information(restarts[0], data.subset("test"))
     with atomic_outputs(outdir) as (tmp,):
