@@ -474,20 +474,28 @@ class Edited:
     widened by the layers' reach, and the head applied to the result spliced into the reference:
     the same arithmetic as a full pass on the positions that can change.
 
+    ``decomposed``: the network's :func:`decompose`, when the caller holds it already.
+
     Raises
     ------
     NotImplementedError
         For architectures :func:`decompose` does not know (predict whole sequences instead).
     """
 
-    def __init__(self, net: nn.Module, x: torch.Tensor) -> None:
-        self.ops, self.head = decompose(net)
+    def __init__(
+        self,
+        net: nn.Module,
+        x: torch.Tensor,
+        decomposed: tuple[list[LocalOp], Head] | None = None,
+    ) -> None:
+        self.ops, self.head = decompose(net) if decomposed is None else decomposed
         self.length = int(x.shape[2])
-        pad = 2 * sum(op.half for op in self.ops) + 2
-        self.refs, body = reference_chain(self.ops, x, pad)
-        out = self.head.output(body)
+        self.half = sum(op.half for op in self.ops)  # how far a change reaches in the body
+        self.pad = 2 * self.half + 2  # the references' zero padding, enough for any patch
+        self.refs, self.body = reference_chain(self.ops, x, self.pad)
+        out = self.head.output(self.body)
         self.reference_output = net(x) if out is None else out
-        self.state = self.head.prepare(body, self.reference_output)
+        self.state = self.head.prepare(self.body, self.reference_output)
 
     def __call__(self, values: torch.Tensor, start: int, ctx: torch.Tensor) -> torch.Tensor:
         """Return the outputs ``(n, n_tasks)`` of references ``ctx`` with ``values`` at ``start``.

@@ -79,8 +79,6 @@ class CNNScorer:
             except NotImplementedError as exc:
                 log.info("%s; scoring with plain ISM (same numbers, slower)", exc)
                 self.method = "plain"
-            else:
-                self.half = sum(op.half for op in self.ops)
 
     def _windows(self, ctx: RegionContext) -> torch.Tensor:
         """Encode the region's windows as model inputs, ``(K, 4, input_length)``."""
@@ -145,17 +143,19 @@ class CNNScorer:
 
     def _fast(self, ctx: RegionContext, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the reference outputs ``(K, T)`` and every mutation's output."""
-        from mpralens.ism.local import Patch, propagate, reference_chain
+        from mpralens.ism.local import Edited, Patch, propagate, reference_chain
 
-        r, pad, length, batch = self.half, 2 * self.half + 2, self.window_length, self.batch_size
+        windows = Edited(self.net, x, (self.ops, self.head))
+        refs_w, body_w, f_ref, head = (
+            windows.refs,
+            windows.body,
+            windows.reference_output,
+            windows.state,
+        )
+        r, pad, length, batch = windows.half, windows.pad, self.window_length, self.batch_size
         win, pos, alt = self._items(ctx)
         offset = self._positions(ctx)[win]
         in_pos = pos + offset
-        refs_w, body_w = reference_chain(self.ops, x, pad)
-        f_ref = self.head.output(body_w)
-        if f_ref is None:
-            f_ref = self.net(x)
-        head = self.head.prepare(body_w, f_ref)
 
         def patches(refs, alts: np.ndarray, starts: np.ndarray, ctx_idx: np.ndarray, to):
             """Write last-layer patches of single-base substitutions into ``to``, in batches."""
