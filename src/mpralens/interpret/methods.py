@@ -200,12 +200,11 @@ def _deepshap(
                 pair_r = references[start : start + m].reshape(m * k, *x.shape[1:])
                 net.apply(_reset_caches)
                 y = net(torch.cat([pair_x, pair_r]))
+                moved = pair_x.detach() - pair_r  # the same for every task
                 for t in range(n_tasks):
                     yt = y[:, t]
                     mult = torch.autograd.grad(yt.sum(), pair_x, retain_graph=t < n_tasks - 1)[0]
-                    delta = (yt[: m * k] - yt[m * k :]).detach() - (
-                        (pair_x.detach() - pair_r) * mult
-                    ).sum(dim=(1, 2))
+                    delta = (yt[: m * k] - yt[m * k :]).detach() - (moved * mult).sum(dim=(1, 2))
                     if delta.abs().max() > 1e-3:
                         warnings.warn(
                             f"DeepSHAP convergence deltas up to {delta.abs().max():.3g} (task "
