@@ -4,7 +4,12 @@ import pytest
 import torch
 
 from mpralens.data.training import TrainingData
-from mpralens.models.cnn.architectures import ARCHITECTURES, build_architecture
+from mpralens.models.cnn.architectures import (
+    ARCHITECTURES,
+    MASK_LEVELS,
+    Dropout,
+    build_architecture,
+)
 from mpralens.models.cnn.module import masked_weighted_mse
 from mpralens.models.cnn.network import encode, load_network
 from mpralens.models.cnn.train import TrainSettings as CNNSettings
@@ -18,6 +23,38 @@ def test_loss_ignores_invalid_pairs():
     # valid: (0,0): w1 * 1^2; (1,0): 0.5 * 2^2; (1,1): 2 * 1^2 -> (1 + 2 + 2) / (1 + 0.5 + 2)
     assert masked_weighted_mse(pred, y, w).item() == pytest.approx(5 / 3.5)
     assert masked_weighted_mse(pred, torch.full_like(y, float("nan")), w).item() == 0.0
+
+
+def test_dropout_mask_rate_scale_gradient_and_seed():
+    """The CPU mask drops round(p * 65536) / 65536 of the elements (binomial bounds), scales the
+    kept ones so the mean is kept, passes the gradient through the same mask, follows torch's seed
+    and is the identity in eval mode."""
+    drop = Dropout(0.1).train()
+    x = torch.linspace(1, 2, 1_000_000).reshape(100, 10, 1000).requires_grad_(True)
+    torch.manual_seed(0)
+    y = drop(x)
+    kept = y != 0
+    rate = round(0.1 * MASK_LEVELS) / MASK_LEVELS  # 0.100006
+    n = x.numel()
+    dropped = 1 - kept.float().mean().item()
+    assert abs(dropped - rate) < 5 * (rate * (1 - rate) / n) ** 0.5, dropped
+    scale = 1 / (1 - rate)
+    np.testing.assert_allclose(y[kept].detach(), x[kept].detach() * scale, rtol=1e-6)
+    y.sum().backward()
+    assert x.grad is not None
+    np.testing.assert_allclose(x.grad, kept.float() * scale, rtol=1e-6)
+    # Each draw differs; a reseeded generator gives the same mask again.
+    assert not torch.equal(drop(x) != 0, kept)
+    torch.manual_seed(0)
+    assert torch.equal(drop(x) != 0, kept)
+    torch.manual_seed(1)
+    assert not torch.equal(drop(x) != 0, kept)
+    # Dropped elements are spread evenly: each tenth of the tensor drops close to the rate.
+    for part in kept.reshape(10, -1):
+        assert abs(1 - part.float().mean().item() - rate) < 5 * (rate * (1 - rate) / 1e5) ** 0.5
+    assert torch.equal(drop.eval()(x), x)
+    assert torch.equal(Dropout(0.0).train()(x), x)
+    assert not Dropout(1.0).train()(x).any()
 
 
 def test_positional_encoding_places_tile_at_offset():

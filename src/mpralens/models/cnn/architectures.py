@@ -29,6 +29,7 @@ Options for every architecture (:func:`build_architecture`):
   in eval mode are the mean over both strands (post-hoc conjoining, Zhou et al. 2021).
 
 All use "same" padding so a base's position maps to the same output position in every layer.
+Their dropout is :class:`Dropout`: ``nn.Dropout`` with a faster mask on the CPU.
 """
 
 from __future__ import annotations
@@ -36,10 +37,39 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from mpralens.io.errors import InputError
+
+MASK_LEVELS = 2**16  # dropout masks on the CPU compare 16-bit random integers with a threshold
+
+
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` whose mask, on the CPU in training, comes from 16-bit random integers.
+
+    torch's CPU Bernoulli sampler takes about 8 ns per element: a seventh of a training step of
+    Paggi et al.'s CNN on one core. Here one draw from torch's generator seeds numpy's PCG64, which
+    draws one 16-bit integer per element; an element is dropped when its integer is below
+    ``round(p * 65536)``, and kept ones are scaled by ``1 / (1 - p')``, ``p'`` being that rounded
+    rate (``p = 0.1``: 0.100006), so the expected output is the input. A step is about 10% faster
+    (bench/train.py). The masks are as random as torch's and as reproducible (a seeded torch
+    generator fixes them), but not the same draws: models trained with ``nn.Dropout`` differ.
+    In eval mode, on other devices and for ``p`` of 0 or 1 it is ``nn.Dropout`` itself.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        if not self.training or x.device.type != "cpu" or self.p in (0.0, 1.0):
+            return super().forward(x)
+        threshold = round(self.p * MASK_LEVELS)
+        seed = int(torch.randint(0, 2**63 - 1, (), dtype=torch.int64))
+        bits = np.random.default_rng(seed).integers(
+            0, MASK_LEVELS, size=tuple(x.shape), dtype=np.uint16
+        )
+        keep = torch.from_numpy(bits >= threshold)
+        mask = keep.to(x.dtype).mul_(MASK_LEVELS / (MASK_LEVELS - threshold))
+        return x.mul_(mask) if self.inplace else x * mask
 
 
 class PaggiCNN(nn.Module):
@@ -58,10 +88,10 @@ class PaggiCNN(nn.Module):
         self.body = nn.Sequential(
             nn.Conv1d(4, filters, widths[0], padding="same"),
             nn.ReLU(),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Conv1d(filters, filters, widths[1], padding="same"),
             nn.ReLU(),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.MaxPool1d(pool, stride=pool),
         )
         self.head = nn.Linear(filters * (input_length // pool), n_tasks)
@@ -91,7 +121,7 @@ class DragonnConvModel(nn.Module):
                 nn.Conv1d(c_in, filters, width, padding="same"),
                 nn.ReLU(),
                 nn.BatchNorm1d(filters),
-                nn.Dropout(dropout),
+                Dropout(dropout),
             ]
             c_in = filters
         self.body = nn.Sequential(*blocks)
@@ -107,7 +137,7 @@ class _ResidualBlock(nn.Module):
         super().__init__()
         self.conv = nn.Conv1d(channels, channels, width, padding="same", dilation=dilation)
         self.norm = nn.BatchNorm1d(channels)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.drop(torch.relu(self.norm(self.conv(x))))
