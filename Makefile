@@ -31,11 +31,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/snakemake --lint --configfile config/config.yaml
 
-# One pytest worker per core (pytest-xdist), a file's tests on one worker (its module fixtures are
-# built once), files in collection order, which starts the long modules first
-# (tests/conftest.py: LONG_MODULES); the workers share one run of the tiny DAG. TEST_WORKERS=0
-# runs every test in this process.
-TEST_WORKERS ?= auto
+# pytest-xdist workers: one per core plus one, since some tests mostly wait (the SLURM run polls
+# squeue, DAG runs start subprocesses) and the extra worker fills those waits; a file's tests on
+# one worker (its module fixtures are built once), files in collection order, which starts the
+# long modules first (tests/conftest.py: LONG_MODULES); the workers share one run of the tiny DAG.
+# TEST_WORKERS=0 runs every test in this process.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
