@@ -388,6 +388,29 @@ def test_bad_genome_refused_by_ism(name, tmp_path):
     assert not Path(f"{genome}.fai").exists()  # no index for a bad genome
 
 
+def test_bad_bed_and_genome_are_refused_before_the_model_loads(tmp_path):
+    """The sites and the genome are checked before the model is read: with an unreadable model,
+    the error names the bad BED, then (BED fixed) the bad genome."""
+    from tests.robustness.test_entry_points import _ism
+
+    model = tmp_path / "model.ckpt"
+    model.write_bytes(b"not a checkpoint")
+    text, line, words = GENOMES["duplicate_name"]
+    genome = tmp_path / "genome.fa"
+    genome.write_text(text)
+    bed = tmp_path / "sites.bed"
+    bed.write_text("chr1\tten\t20\n")
+    argv = _ism(tmp_path, genome=genome, sites=bed, model=model)[0]
+    error = _one_error(run_cli(*argv))
+    assert "sites.bed:1" in error, error
+    bed.write_text("chr1\t10\t20\n")
+    error = _one_error(run_cli(*argv))
+    assert f"genome.fa:{line}:" in error and words in error, error
+    genome.write_text(_record("chr1", CHROM))
+    error = _one_error(run_cli(*argv))
+    assert "model.ckpt" in error, error
+
+
 def test_gzipped_genome_refused(tmp_path):
     from tests.robustness.test_entry_points import _ism
 

@@ -14,6 +14,7 @@ from mpralens.cli._args import command
 from mpralens.config.settings import ISMSettings
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
 from mpralens.io.intervals import read_site_files
+from mpralens.io.sequences import read_fasta_index
 from mpralens.io.tables import write_tsv
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,11 @@ def ism_cmd(args: argparse.Namespace, settings: ISMSettings) -> None:
     from mpralens.ism.windows import build_contexts, region_table, window_scheme
 
     tracks_folder = _tracks_folder(args)
+    # The user's files before the model (a CNN checkpoint takes seconds to load): a bad BED or
+    # genome fails at once. The genome is checked (and indexed) here; contexts read it later.
+    sites = read_site_files(args.sites)
+    if args.genome is not None:
+        read_fasta_index(args.genome)
     tiles = pd.read_csv(args.tiles, sep="\t")
     tile_length = int(tiles["sequence"].str.len().max())
     scorer = load_scorer(
@@ -123,7 +129,6 @@ def ism_cmd(args: argparse.Namespace, settings: ISMSettings) -> None:
     )
     scheme = window_scheme(scorer.window_length, settings.stride, regions, args.genome)
     regions = chunk_of(regions, args.chunk, settings.chunks)
-    sites = read_site_files(args.sites)
     contexts = build_contexts(
         regions,
         scheme,
