@@ -108,6 +108,41 @@ def test_integrated_gradients_is_captums_on_a_relu_network(steps):
         assert np.abs(ours[:, t] - want).max() < 1e-6 * np.abs(want).max()
 
 
+@pytest.mark.parametrize("samples", [1, 5])
+def test_smoothgrad_is_captums_on_a_relu_network(samples):
+    """One forward pass over the noisy copies shared by the tasks gives captum's per-task
+    NoiseTunnel(Saliency) maps, drawn with the same seed (1e-12 in float64)."""
+    from captum.attr import NoiseTunnel, Saliency
+
+    net = relu_pool_net()
+    x = torch.cat([X, torch.stack([one_hot("TTTTACGTACGT")])])
+    ours = attribute(
+        net, x, "smoothgrad", n_tasks=T, smoothgrad_samples=samples, smoothgrad_noise=0.3, seed=4
+    )
+    nt = NoiseTunnel(Saliency(net))
+    for t in range(T):
+        torch.manual_seed(4)
+        theirs = nt.attribute(
+            x,
+            nt_type="smoothgrad",
+            nt_samples=samples,
+            nt_samples_batch_size=samples,
+            stdevs=0.3,
+            target=t,
+            abs=False,
+        ).numpy()
+        assert np.abs(theirs).max() > 0.1
+        assert np.abs(ours[:, t] - theirs).max() < 1e-12
+    # The noise matters: another seed gives other maps, and no noise gives the saliency map.
+    other = attribute(net, x, "smoothgrad", n_tasks=T, smoothgrad_samples=samples, seed=5)
+    assert np.abs(other - ours).max() > 1e-3
+    sal = attribute(net, x, "saliency", n_tasks=T)
+    flat = attribute(
+        net, x, "smoothgrad", n_tasks=T, smoothgrad_samples=samples, smoothgrad_noise=0
+    )
+    assert np.abs(flat - sal).max() < 1e-12
+
+
 def test_deepshap_sums_to_delta_over_shuffled_references():
     """DeepLIFT's summation-to-delta: sum of attributions = f(x) - mean f(reference), 1e-4."""
     net = relu_pool_net()

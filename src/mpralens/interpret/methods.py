@@ -9,7 +9,8 @@ one map per output task:
   (Sundararajan et al. 2017), ``ig_steps`` Gauss-Legendre steps: captum's sum, with one forward
   pass shared by the tasks;
 * ``smoothgrad``: the gradient averaged over ``smoothgrad_samples`` noisy copies of ``x``
-  (Gaussian, standard deviation ``smoothgrad_noise``; captum's NoiseTunnel);
+  (Gaussian, standard deviation ``smoothgrad_noise``): captum's NoiseTunnel, with one forward
+  pass shared by the tasks;
 * ``deepshap``: DeepLIFT's rescale rule averaged over ``n_shuffles`` dinucleotide-shuffled
   references (DeepSHAP; tangermeme's rules, with one forward pass shared by the tasks),
   hypothetical contributions times the input. captum's DeepLift is not used: it mishandles
@@ -80,21 +81,27 @@ def _integrated(net: nn.Module, x: torch.Tensor, n_tasks: int, steps: int) -> li
 
 
 def _smoothgrad(
-    net: nn.Module, x: torch.Tensor, target: int, samples: int, noise: float, seed: int
-) -> torch.Tensor:
-    from captum.attr import NoiseTunnel, Saliency
+    net: nn.Module, x: torch.Tensor, n_tasks: int, samples: int, noise: float, seed: int
+) -> list[torch.Tensor]:
+    """SmoothGrad of every task from one forward pass over the noisy copies.
 
+    The noise is captum's (``NoiseTunnel(Saliency)`` with ``nt_samples_batch_size = samples``):
+    the same ``torch.normal`` draw from torch's global generator seeded with ``seed``, added to
+    ``x`` repeated ``samples`` times each; captum reseeded per task draws that same noise for every
+    task, so the tasks share the noisy batch and its forward pass, each with its own backward
+    pass. The tests check captum's maps per task.
+    """
     torch.manual_seed(seed)  # captum draws the noise with torch's global generator
-    nt = NoiseTunnel(Saliency(net))
-    return nt.attribute(
-        x,
-        nt_type="smoothgrad",
-        nt_samples=samples,
-        nt_samples_batch_size=samples,
-        stdevs=noise,
-        target=target,
-        abs=False,
-    ).detach()
+    expanded = (x.shape[0] * samples, *x.shape[1:])
+    with torch.no_grad():
+        noisy = x.repeat_interleave(samples, dim=0) + torch.normal(
+            0,
+            torch.tensor(float(noise), device=x.device).repeat(expanded),  # captum's float32 draw
+        )
+    return [
+        g.view(x.shape[0], samples, *x.shape[1:]).sum(dim=1) * 1 / samples
+        for g in _gradients(net, noisy, n_tasks)
+    ]
 
 
 def shuffled_references(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
@@ -272,13 +279,18 @@ def attribute(
     if method == "deepshap" and references is None:
         references = shuffled_references(x, n_shuffles, seed)
     grads = _gradients(net, x, n_tasks) if method in ("saliency", "gradxinput") else []
+    smooth = (
+        _smoothgrad(net, x, n_tasks, smoothgrad_samples, smoothgrad_noise, seed)
+        if method == "smoothgrad"
+        else []
+    )
     paths = _integrated(net, x, n_tasks, ig_steps) if method == "integrated_gradients" else []
     shap = _deepshap(net, x, references, n_tasks) if method == "deepshap" else []  # type: ignore[arg-type]
     maps: dict[str, Callable[[int], torch.Tensor]] = {
         "saliency": lambda t: grads[t],
         "gradxinput": lambda t: grads[t],
         "integrated_gradients": lambda t: paths[t],
-        "smoothgrad": lambda t: _smoothgrad(net, x, t, smoothgrad_samples, smoothgrad_noise, seed),
+        "smoothgrad": lambda t: smooth[t],
         "deepshap": lambda t: shap[t],
     }
     out = np.empty((x.shape[0], n_tasks, 4, x.shape[2]))
