@@ -14,7 +14,7 @@ from mpralens.biophysics.energies import KCAL_PER_KT
 from mpralens.biophysics.fit import (
     FitSettings,
     FullBatch,
-    SortSeqFit,
+    SortSeqModule,
     fit_sortseq,
     information,
     penalised_nll,
@@ -122,7 +122,7 @@ def test_lbfgs_fit_converges_to_a_stationary_point(tmp_path):
     assert restarts[0].objective <= restarts[1].objective  # sorted by the objective
     best = restarts[0]
     # The gradient of the penalised NLL, recomputed here in float64, vanishes at the fit.
-    module = SortSeqFit(best.model, best.measurement, 0.0).to(torch.float64)
+    module = SortSeqModule(best.model, best.measurement).to(torch.float64)
     loss = penalised_nll(module, FullBatch(data.subset("training"), torch.float64), settings)
     loss.backward()
     grad = max(float(p.grad.abs().max()) for p in module.parameters())
@@ -243,7 +243,8 @@ def test_training_curve_holds_each_epochs_own_training_nll(tmp_path):
     """
     import lightning as L
 
-    from mpralens.biophysics.fit import _fit_once, build_energy_model
+    from mpralens.biophysics.adam import _fit_once
+    from mpralens.biophysics.fit import build_energy_model
     from mpralens.biophysics.measurement import SortSeqMeasurement
 
     simulate_sortseq(SortSeqSimulation(n_variants=1500, seed=2), tmp_path / "sim")
@@ -260,3 +261,19 @@ def test_training_curve_holds_each_epochs_own_training_nll(tmp_path):
         expected = float(meas.nll(model(torch.from_numpy(train.x)), torch.from_numpy(train.counts)))
     for c in fit.curve:
         assert c["train_nll"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_lbfgs_fit_does_not_import_lightning():
+    """The fit module (lbfgs, its spawned workers, the command) leaves Lightning unimported: its
+    import costs seconds per process. Only the adam module imports it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mpralens.biophysics.fit, mpralens.biophysics.outputs; "
+        "import mpralens.cli.biophysics; "
+        "assert 'lightning' not in sys.modules, 'lightning imported'; "
+        "import mpralens.biophysics.adam; assert 'lightning' in sys.modules"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
