@@ -33,7 +33,8 @@ def fit_biophysical_cmd(args: argparse.Namespace, settings: FitSettings) -> None
     check_folder(outdir)  # before the fit, which takes minutes
     spec = load_spec(args.model_spec, args.name or args.model_spec.stem)
     data = read_sortseq(args.data, length=spec.length, n_bins=spec.bins)
-    # Imported once the inputs are known good: the fit imports torch and Lightning (5 s).
+    # Imported once the inputs are known good: the fit imports torch (and, for adam fits,
+    # Lightning), seconds per process.
     from mpralens.biophysics.fit import fit_sortseq, information
     from mpralens.biophysics.outputs import write_fit
     from mpralens.plots.biophysics import plot_fit

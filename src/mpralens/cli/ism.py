@@ -14,7 +14,7 @@ from mpralens.cli._args import command
 from mpralens.config.settings import ISMSettings
 from mpralens.io.atomic import Folder, atomic_outputs, check_folder
 from mpralens.io.intervals import read_site_files
-from mpralens.io.sequences import read_fasta_index
+from mpralens.io.sequences import index_fasta
 from mpralens.io.tables import write_tsv
 
 log = logging.getLogger(__name__)
@@ -109,10 +109,10 @@ def ism_cmd(args: argparse.Namespace, settings: ISMSettings) -> None:
 
     tracks_folder = _tracks_folder(args)
     # The user's files before the model (a CNN checkpoint takes seconds to load): a bad BED or
-    # genome fails at once. The genome is checked (and indexed) here; contexts read it later.
+    # genome fails at once. The genome is checked (and indexed) here; contexts open it later.
     sites = read_site_files(args.sites)
     if args.genome is not None:
-        read_fasta_index(args.genome)
+        index_fasta(args.genome)
     tiles = pd.read_csv(args.tiles, sep="\t")
     tile_length = int(tiles["sequence"].str.len().max())
     scorer = load_scorer(

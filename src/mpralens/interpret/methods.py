@@ -99,7 +99,7 @@ def _smoothgrad(
             torch.tensor(float(noise), device=x.device).repeat(expanded),  # captum's float32 draw
         )
     return [
-        g.view(x.shape[0], samples, *x.shape[1:]).sum(dim=1) * 1 / samples
+        g.view(x.shape[0], samples, *x.shape[1:]).sum(dim=1) * 1 / samples  # captum's rounding
         for g in _gradients(net, noisy, n_tasks)
     ]
 

@@ -146,12 +146,8 @@ class CNNScorer:
         from mpralens.ism.local import Edited, Patch, propagate, reference_chain
 
         windows = Edited(self.net, x, (self.ops, self.head))
-        refs_w, body_w, f_ref, head = (
-            windows.refs,
-            windows.body,
-            windows.reference_output,
-            windows.state,
-        )
+        refs_w, body_w = windows.refs, windows.body
+        f_ref, head = windows.reference_output, windows.state
         r, pad, length, batch = windows.half, windows.pad, self.window_length, self.batch_size
         win, pos, alt = self._items(ctx)
         offset = self._positions(ctx)[win]
