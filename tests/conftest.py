@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
+import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,14 +107,89 @@ def small_sim(tmp_path_factory) -> Path:
     return out
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m mpralens`` and capture its output."""
+def run_cli_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m mpralens`` in a new process and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", "mpralens", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
     )
+
+
+@contextlib.contextmanager
+def _isolated_process_state():
+    """Give a command run in this process what a new process would, and put everything back.
+
+    Working folder, environment, random generators, torch's thread count and deterministic
+    mode (Lightning's training sets it process-wide), the root logger (so the command's
+    ``logging.basicConfig`` installs its handler on the captured stderr, as in a new process) and
+    the warning filters (so a warning shown by an earlier command in this process shows again).
+    """
+    import random
+
+    import numpy as np
+    import torch
+
+    cwd, environ = os.getcwd(), dict(os.environ)
+    rng = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+    threads = torch.get_num_threads()
+    deterministic = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers = []
+    try:
+        with warnings.catch_warnings():
+            warnings.resetwarnings()  # a new interpreter's filters
+            for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
+                warnings.simplefilter("ignore", category)
+            warnings.simplefilter("ignore", ResourceWarning)
+            yield
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers, root.level = handlers, level
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(environ)
+        random.setstate(rng[0])
+        np.random.set_state(rng[1])
+        torch.random.set_rng_state(rng[2])
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic[0], warn_only=deterministic[1])
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the ``mpralens`` command line in this process; return what ``python -m mpralens`` would.
+
+    The same ``main()`` as the console script and ``python -m mpralens``: arguments, exit status
+    (argparse's usage errors 2, an uncaught exception 1 with its traceback on stderr), stdout and
+    stderr. In this process, so the interpreter and its imports (torch, Lightning: 2-6 s per new
+    process) are paid once per test worker, not once per call. Every workflow test runs the real
+    console script in new processes, and tests/robustness/test_entry_points.py checks that
+    ``python -m mpralens`` gives the same result as this on bad input.
+    """
+    from mpralens.cli import main
+
+    argv = [str(a) for a in args]
+    out, err = io.StringIO(), io.StringIO()
+    captured = contextlib.redirect_stdout(out), contextlib.redirect_stderr(err)
+    with _isolated_process_state(), captured[0], captured[1]:
+        if cwd is not None:
+            os.chdir(cwd)
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse: --help, usage errors
+            if isinstance(exc.code, str):
+                print(exc.code, file=sys.stderr)
+            code = 1 if isinstance(exc.code, str) else int(exc.code or 0)
+        except Exception:
+            traceback.print_exc()
+            code = 1
+    return subprocess.CompletedProcess(["mpralens", *argv], code, out.getvalue(), err.getvalue())
 
 
 def snakemake_env() -> dict[str, str]:

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from mpralens.io.tables import write_tsv
-from tests.conftest import REPO, require_shared, run_cli
+from tests.conftest import REPO, require_shared, run_cli, run_cli_process
 
 LAC = REPO / "resources" / "lac_sortseq" / "sortseq_data.csv.gz"
 THERMO = REPO / "config" / "biophysics" / "lac_thermo.yaml"
@@ -438,6 +438,42 @@ def case_predict_wrong_length_for_cnn(tmp):
     out = tmp / "pred.tsv"
     argv = ["predict", "--model", ckpt, "--sequences", fa, "--out", out]
     return argv, "seqs.fa", "sequence 's2' has length 140", [out]
+
+
+@pytest.mark.parametrize(
+    "name", ["sortseq_missing_column", "checkpoint_without_spec", "vcf_ref_mismatch"]
+)
+def test_a_new_process_answers_as_the_tests_see_it(name, tmp_path):
+    """The tests run the command line in their own process (``run_cli``); ``python -m mpralens``
+    in a new process gives the same exit status and error, and writes nothing either."""
+    argv, _, _, outputs = CASES[name](tmp_path)
+    here, new = run_cli(*argv), run_cli_process(*argv)
+    assert (here.returncode, new.returncode) == (2, 2)
+    errors = [
+        [ln for ln in p.stderr.splitlines() if ln.startswith("mpralens: error: ")]
+        for p in (here, new)
+    ]
+    assert len(errors[0]) == 1 and errors[0] == errors[1], (here.stderr, new.stderr)
+    assert not any(out.exists() for out in outputs)
+
+
+def test_a_new_process_writes_what_the_tests_see(tmp_path):
+    """The same command in this process and in a new one writes the same files, byte for byte,
+    and a usage error is exit status 2 both ways."""
+    settings = '{"n_regions": 3, "seed": 5}'
+    runs = [
+        run(*["simulate-tiled", "--outdir", tmp_path / name, "--settings-json", settings])
+        for run, name in ((run_cli, "here"), (run_cli_process, "new"))
+    ]
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+    files = sorted(p.relative_to(tmp_path / "here") for p in (tmp_path / "here").rglob("*"))
+    assert files == sorted(p.relative_to(tmp_path / "new") for p in (tmp_path / "new").rglob("*"))
+    for f in files:
+        if (tmp_path / "here" / f).is_file() and f.name != ".mpralens-outputs.json":
+            assert (tmp_path / "here" / f).read_bytes() == (tmp_path / "new" / f).read_bytes(), f
+    usage = [run("simulate-tiled", "--no-such-option") for run in (run_cli, run_cli_process)]
+    assert [u.returncode for u in usage] == [2, 2]
+    assert usage[0].stderr.splitlines()[-1] == usage[1].stderr.splitlines()[-1]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -83,7 +83,10 @@ def _submitted(output: str) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_tiny_dag_runs_through_slurm_and_matches_local(slurm, tiny_run, tmp_path):
+def test_tiny_dag_runs_through_slurm_and_matches_local(slurm, request, tmp_path):
+    # The local run (the shared tiny_run) is asked for only once the SLURM run is done: the two
+    # runs overlap (another worker runs the local one), and this run's waits on squeue and the
+    # SLURM plugin's backoff leave the cores to the other tests.
     wd = workflow_copy(tmp_path / "wf")
     proc = _snakemake_slurm(wd, limit=1500)
     out = proc.stdout + proc.stderr
@@ -99,6 +102,7 @@ def test_tiny_dag_runs_through_slurm_and_matches_local(slurm, tiny_run, tmp_path
         assert f"_slurm_rpc_submit_batch_job: JobId={jobid} " in ctld, jobid
         assert re.search(rf"_job_complete: JobId={jobid} WEXITSTATUS 0", ctld), jobid
 
+    tiny_run = request.getfixturevalue("tiny_run")
     for table in TINY_TABLES:
         a = (tiny_run / "results" / "tiny" / table).read_bytes()
         b = (wd / "results" / "tiny" / table).read_bytes()
