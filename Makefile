@@ -3,13 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# memelite's and modisco-lite's numba kernels compiled into the environment's cache (once per
-# environment: src/mpralens/interpret/precompile.py).
-KERNELS := $(VENV)/.kernels-compiled
 CORES ?= all
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test setup lint unit report clean bench kernels
+.PHONY: run test setup lint unit report clean bench
 
 setup: $(STAMP)
 
@@ -18,12 +15,6 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
-
-kernels: $(KERNELS)
-
-$(KERNELS): $(STAMP)
-	$(BIN)/python -m mpralens.interpret.precompile
-	touch $(KERNELS)
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
@@ -46,13 +37,10 @@ lint: $(STAMP)
 # long modules first (tests/conftest.py: LONG_MODULES); the workers share one run of the tiny DAG.
 # TEST_WORKERS=0 runs every test in this process.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
-unit: $(KERNELS)
+unit: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-# Lint and the kernels' compilation (one core each, about a minute) side by side, then the tests.
-test: $(STAMP)
-	$(MAKE) --no-print-directory -j2 lint kernels
-	$(MAKE) --no-print-directory unit
+test: lint unit
 
 # Every benchmark at small sizes, one JSON (bench/suite.py); BENCH_ARGS passes options through,
 # e.g. make bench BENCH_ARGS='--only ism --args ism="--regions 6 --peer tangermeme"'.

@@ -3,8 +3,6 @@ against JASPAR 2024, TF-MoDISco patterns of attribution maps."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -388,18 +386,3 @@ def test_modisco_finds_planted_gata1_in_contribution_maps_by_construction():
     top = table.iloc[0]
     assert top["planted_factor"] == "GATA1" and top["n_seqlets"] <= planted, table
     assert "MA0035.5" in top["significant_matches"].split(";")
-
-
-def test_precompile_leaves_the_kernels_in_the_environments_cache():
-    """`make setup`'s step (python -m mpralens.interpret.precompile) finds GATA1 and leaves
-    memelite's Tomtom kernel and modisco-lite's kernels compiled beside their sources."""
-    import memelite
-    import modiscolite
-
-    from mpralens.interpret.precompile import warm
-
-    seconds = warm()
-    assert set(seconds) == {"modisco", "tomtom"}
-    for package, kernel in ((memelite, "tomtom._tomtom-"), (modiscolite, "")):
-        cache = Path(package.__file__).parent / "__pycache__"
-        assert any(p.name.startswith(kernel) for p in cache.glob("*.nbi")), cache
