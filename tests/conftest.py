@@ -144,9 +144,13 @@ def _isolated_process_state():
     try:
         with warnings.catch_warnings():
             warnings.resetwarnings()  # a new interpreter's filters
-            for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
+            for category in (
+                DeprecationWarning,
+                PendingDeprecationWarning,
+                ImportWarning,
+                ResourceWarning,
+            ):
                 warnings.simplefilter("ignore", category)
-            warnings.simplefilter("ignore", ResourceWarning)
             yield
     finally:
         for handler in root.handlers:
@@ -170,26 +174,37 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     stderr. In this process, so the interpreter and its imports (torch, Lightning: 2-6 s per new
     process) are paid once per test worker, not once per call. Every workflow test runs the real
     console script in new processes, and tests/robustness/test_entry_points.py checks that
-    ``python -m mpralens`` gives the same result as this on bad input.
+    ``python -m mpralens`` (:func:`run_cli_process`) answers bad input, a usage error and a whole
+    command as this does.
     """
     from mpralens.cli import main
 
     argv = [str(a) for a in args]
     out, err = io.StringIO(), io.StringIO()
-    captured = contextlib.redirect_stdout(out), contextlib.redirect_stderr(err)
-    with _isolated_process_state(), captured[0], captured[1]:
+    with (
+        _isolated_process_state(),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         if cwd is not None:
             os.chdir(cwd)
         try:
             code = main(argv)
         except SystemExit as exc:  # argparse: --help, usage errors
-            if isinstance(exc.code, str):
+            if isinstance(exc.code, str):  # as the interpreter does: message on stderr, status 1
                 print(exc.code, file=sys.stderr)
-            code = 1 if isinstance(exc.code, str) else int(exc.code or 0)
+                code = 1
+            else:
+                code = int(exc.code or 0)
         except Exception:
             traceback.print_exc()
             code = 1
     return subprocess.CompletedProcess(["mpralens", *argv], code, out.getvalue(), err.getvalue())
+
+
+def error_lines(proc: subprocess.CompletedProcess) -> list[str]:
+    """The ``mpralens: error: ...`` lines of a command's stderr."""
+    return [ln for ln in proc.stderr.splitlines() if ln.startswith("mpralens: error: ")]
 
 
 def snakemake_env() -> dict[str, str]:

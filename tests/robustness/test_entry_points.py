@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from mpralens.io.tables import write_tsv
-from tests.conftest import REPO, require_shared, run_cli, run_cli_process
+from tests.conftest import REPO, error_lines, require_shared, run_cli, run_cli_process
 
 LAC = REPO / "resources" / "lac_sortseq" / "sortseq_data.csv.gz"
 THERMO = REPO / "config" / "biophysics" / "lac_thermo.yaml"
@@ -449,10 +449,7 @@ def test_a_new_process_answers_as_the_tests_see_it(name, tmp_path):
     argv, _, _, outputs = CASES[name](tmp_path)
     here, new = run_cli(*argv), run_cli_process(*argv)
     assert (here.returncode, new.returncode) == (2, 2)
-    errors = [
-        [ln for ln in p.stderr.splitlines() if ln.startswith("mpralens: error: ")]
-        for p in (here, new)
-    ]
+    errors = [error_lines(here), error_lines(new)]
     assert len(errors[0]) == 1 and errors[0] == errors[1], (here.stderr, new.stderr)
     assert not any(out.exists() for out in outputs)
 
@@ -481,8 +478,7 @@ def test_entry_point_rejects(name, tmp_path):
     argv, where, words, outputs = CASES[name](tmp_path)
     proc = run_cli(*argv)
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    lines = proc.stderr.strip().splitlines()
-    errors = [ln for ln in lines if ln.startswith("mpralens: error: ")]
+    errors = error_lines(proc)
     assert len(errors) == 1, proc.stderr
     assert where in errors[0], errors[0]
     assert words in errors[0], errors[0]
@@ -558,7 +554,7 @@ def test_geo_counts_rejects(name, tmp_path):
     argv, outputs, target = _geo(tmp_path, edit)
     proc = run_cli(*argv)
     assert proc.returncode == 2, proc.stderr[-2000:]
-    (error,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("mpralens: error: ")]
+    (error,) = error_lines(proc)
     assert f"{target}:{line}:" in error and words in error, error
     for out in outputs:
         assert not out.exists()

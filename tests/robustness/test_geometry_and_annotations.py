@@ -20,7 +20,14 @@ import pytest
 
 from mpralens.data.splits import make_splits, split_by_region
 from mpralens.io.tables import write_tsv
-from tests.conftest import REPO, dry_run_jobs, run_cli, run_snakemake, workflow_copy
+from tests.conftest import (
+    REPO,
+    dry_run_jobs,
+    error_lines,
+    run_cli,
+    run_snakemake,
+    workflow_copy,
+)
 
 L = 145
 RNG = np.random.default_rng(14)
@@ -86,7 +93,7 @@ def _import(paths: dict[str, Path], out: Path, *extra, coords=None) -> tuple:
 
 def _refused(proc, outputs, *needles) -> str:
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    errors = [ln for ln in proc.stderr.strip().splitlines() if ln.startswith("mpralens: error: ")]
+    errors = error_lines(proc)
     assert len(errors) == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     for needle in needles:
         assert needle in errors[0], errors[0]

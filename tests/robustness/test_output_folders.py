@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, run_cli, run_snakemake, workflow_copy
+from tests.conftest import REPO, error_lines, run_cli, run_snakemake, workflow_copy
 
 MANIFEST = ".mpralens-outputs.json"
 KINETIC = REPO / "config" / "biophysics" / "lac_kinetic.yaml"
@@ -158,10 +158,6 @@ def _snapshot(root: Path) -> dict[str, bytes | None]:
     }
 
 
-def _errors(proc: subprocess.CompletedProcess) -> list[str]:
-    return [ln for ln in proc.stderr.splitlines() if ln.startswith("mpralens: error:")]
-
-
 @pytest.mark.parametrize("name", sorted(WRITERS))
 def test_folder_holding_user_files_is_refused(name, inputs, tmp_path):
     folder = tmp_path / "out"
@@ -172,7 +168,7 @@ def test_folder_holding_user_files_is_refused(name, inputs, tmp_path):
     before = _snapshot(tmp_path)
     proc = run_cli(*argv)
     assert proc.returncode == 2, proc.stderr
-    assert _errors(proc) == [
+    assert error_lines(proc) == [
         f"mpralens: error: {folder}: holds files mpralens did not write (notes.txt); refusing to "
         "write into it: choose a new or empty folder"
     ], proc.stderr
@@ -272,7 +268,7 @@ def test_folder_of_another_command_is_refused(inputs, tmp_path):
     for name in ("simulate-tiled", "fit-biophysical"):
         proc = run_cli(*WRITERS[name](inputs, tmp_path, folder)[0])
         assert proc.returncode == 2
-        assert _errors(proc) == [
+        assert error_lines(proc) == [
             f"mpralens: error: {folder}: holds the outputs of 'mpralens simulate-sortseq'; "
             f"refusing to write the outputs of 'mpralens {name}' into it: choose a new or empty "
             "folder"
@@ -288,7 +284,7 @@ def test_file_output_given_a_folder_is_refused(inputs, tmp_path):
     before = _snapshot(tmp_path)
     proc = run_cli("weights", "--log-ratios", inputs / "lr.parquet", "--out", folder)
     assert proc.returncode == 2
-    assert _errors(proc) == [
+    assert error_lines(proc) == [
         f"mpralens: error: {folder}: is a folder; give the path of a file to write"
     ], proc.stderr
     assert _snapshot(tmp_path) == before
@@ -306,7 +302,7 @@ def test_users_file_named_like_an_output_is_not_replaced(inputs, tmp_path):
     before = _snapshot(tmp_path)
     proc = run_cli(*argv)
     assert proc.returncode == 2
-    assert _errors(proc) == [
+    assert error_lines(proc) == [
         f"mpralens: error: {folder}: holds truth.json, which mpralens did not write and would "
         "replace; refusing to write into it: move it or choose a new or empty folder"
     ], proc.stderr
@@ -320,7 +316,7 @@ def test_folder_output_given_a_file_is_refused(inputs, tmp_path):
     before = _snapshot(tmp_path)
     proc = run_cli(*argv)
     assert proc.returncode == 2
-    assert _errors(proc) == [
+    assert error_lines(proc) == [
         f"mpralens: error: {tracks}: exists and is not a folder; give the path of a folder to write"
     ], proc.stderr
     assert _snapshot(tmp_path) == before
@@ -334,7 +330,7 @@ def test_unreadable_manifest_is_refused(inputs, tmp_path):
     before = _snapshot(tmp_path)
     proc = run_cli(*WRITERS["normalize"](inputs, tmp_path, folder)[0])
     assert proc.returncode == 2
-    assert _errors(proc) == [
+    assert error_lines(proc) == [
         f"mpralens: error: {folder / MANIFEST}: is not a manifest of mpralens outputs (a "
         "'command' and relative 'files' inside the folder); refusing to write into its folder: "
         "choose a new or empty folder"

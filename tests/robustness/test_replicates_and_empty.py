@@ -20,7 +20,7 @@ import pytest
 
 from mpralens.cli import main
 from mpralens.simulate.tiled import TiledSimulation, simulate_tiled
-from tests.conftest import run_cli, run_snakemake, workflow_copy
+from tests.conftest import error_lines, run_cli, run_snakemake, workflow_copy
 
 
 def _ok(*argv) -> None:
@@ -308,7 +308,7 @@ def test_nothing_to_learn_is_refused(name, unequal, tmp_path):
     argv, where, words, outputs = CASES[name](unequal, tmp_path)
     proc = run_cli(*argv)
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("mpralens: error: ")]
+    errors = error_lines(proc)
     assert len(errors) == 1, proc.stderr
     assert where in errors[0], errors[0]
     for word in words:
@@ -332,7 +332,7 @@ def test_duplicate_replicate_in_sheet_names_its_line(unequal, tmp_path):
     proc = run_cli(*_normalize_argv(unequal, path, out, qc))
     path.unlink()
     assert proc.returncode == 2
-    (error,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("mpralens: error: ")]
+    (error,) = error_lines(proc)
     assert "dup_libraries.tsv:5:" in error and "two RNA libraries for task HepG2_SV40P" in error
     assert "the other is on line 4" in error
     assert not out.exists() and not qc.exists()

@@ -20,7 +20,14 @@ import pytest
 
 from mpralens.io.errors import InputError
 from mpralens.simulate.tiled import TiledSimulation, simulate_tiled
-from tests.conftest import REPO, dry_run_jobs, run_cli, run_snakemake, workflow_copy
+from tests.conftest import (
+    REPO,
+    dry_run_jobs,
+    error_lines,
+    run_cli,
+    run_snakemake,
+    workflow_copy,
+)
 
 RNA1 = "HEPG2/HepG2_SimDesign_minP_mRNA_Rep1.counts"
 RNA2 = "HEPG2/HepG2_SimDesign_minP_mRNA_Rep2.counts"
@@ -54,7 +61,7 @@ def _import(data: Path, out: Path, layout: str = "ernst"):
 
 def _one_error(proc) -> str:
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-3000:])
-    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("mpralens: error: ")]
+    errors = error_lines(proc)
     assert len(errors) == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     return errors[0]
 
