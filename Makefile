@@ -10,10 +10,16 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 setup: $(STAMP)
 
+# pip installs torch, so that it takes the build pip's configuration points at (the CPU build
+# these machines keep on disk; PyPI's CUDA build elsewhere), and uv; uv installs the rest of the
+# lock and the package, downloading and compiling in parallel (about 50 s in all, against 100 s
+# for pip alone on 2 cores).
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet -c requirements.lock torch uv
+	UV_LINK_MODE=copy $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode \
+		-r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -43,6 +43,35 @@ LONG_MODULES = (
 )
 
 
+KERNELS = pytest.StashKey[subprocess.Popen]()
+
+
+def pytest_sessionstart(session) -> None:
+    """Start compiling memelite's kernels in the background (the controller process only).
+
+    In a new environment the tiny DAG's filters and patterns jobs, the SLURM run's and the motif
+    tests would each reach a cold numba cache; started now, the compile (about a minute of one
+    core) runs while the workers simulate and train, and those jobs wait on its lock
+    (mpralens.interpret.tomtom.compile_kernels) instead of compiling it again. Nothing depends
+    on it: if it fails, the first job compiles the kernels itself.
+    """
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller started it
+        return
+    session.config.stash[KERNELS] = subprocess.Popen(
+        [sys.executable, "-m", "mpralens.interpret.tomtom"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def pytest_sessionfinish(session) -> None:
+    """Stop the background compile if the tests ended first."""
+    proc = session.config.stash.get(KERNELS, None)
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        proc.wait()
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     """Collect the long modules first (a stable sort: the rest keep their order)."""
     missing = [name for name in LONG_MODULES if not (REPO / name).is_file()]

@@ -11,22 +11,40 @@ database (879 matrices) and, when ``restrict_to`` names a subset (the simulator'
 matrices), keeps that subset's p-values and computes the q-values over the subset only.
 
 Compilation: memelite's kernels are numba ``@njit(cache=True)``: the first call in an environment
-compiles them (138 s measured here) into ``__pycache__`` next to memelite's sources, inside the
-environment (the venv or the workflow's conda env); every later process loads them from there
-(2.6 s for the first call of a new process, 0.04 s for later calls). When that folder is not
-writable numba falls back to ``NUMBA_CACHE_DIR`` or the user's cache folder.
+compiles them (about 60 s of one core here) into ``__pycache__`` next to memelite's sources, inside
+the environment (the venv or the workflow's conda env; ``NUMBA_CACHE_DIR`` or the user's cache
+folder when that is not writable); every later process loads them from there (about 2 s). Jobs that
+reach their first call while that cache is cold (the ``filters`` and ``patterns`` jobs of one DAG,
+two DAG runs side by side) would each compile the same kernels. :func:`compile_kernels` therefore
+makes each process's first call on a small problem of the workflow's own types, under a lock file
+shared by the processes of one machine and one cache: one of them compiles, the others wait and
+then load the compiled kernels. ``python -m mpralens.interpret.tomtom`` does it ahead of a run (the
+test suite starts it in the background as it begins).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import sys
+import tempfile
+import time
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mpralens.data.element_tests import bh
 from mpralens.io.motifs import Motif, jaspar_core_vertebrates
+
+log = logging.getLogger(__name__)
+
+# A process waits this long for another one's compilation before compiling the kernels itself.
+LOCK_TIMEOUT_S = 1800.0
+_compiled = False
 
 MATCH_COLUMNS = [
     "query",
@@ -73,13 +91,8 @@ def match(
     targets = list(jaspar_core_vertebrates() if targets is None else targets)
     if not queries:
         return pd.DataFrame(columns=MATCH_COLUMNS)
-    from memelite import tomtom
-
-    qs = [np.ascontiguousarray(np.asarray(q, dtype=np.float64).T) for q in queries]
-    ts = [np.ascontiguousarray(t.probs.T.astype(np.float64)) for t in targets]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)  # few targets: see module docs
-        p, scores, offsets, overlaps, strands = tomtom(qs, ts)[:5]
+    compile_kernels()
+    p, scores, offsets, overlaps, strands = _tomtom(queries, targets)
     keep = np.arange(len(targets))
     if restrict_to is not None:
         wanted = set(restrict_to)
@@ -105,6 +118,82 @@ def match(
     return pd.concat(parts, ignore_index=True)[MATCH_COLUMNS]
 
 
+def _tomtom(queries: Sequence[np.ndarray], targets: Sequence[Motif]) -> tuple[np.ndarray, ...]:
+    """Run memelite's Tomtom on ``(length, 4)`` queries.
+
+    Queries and targets go in as C-ordered float64 ``(4, length)`` arrays from every caller, so
+    one compiled version of the kernels serves them all.
+    """
+    from memelite import tomtom
+
+    qs = [np.ascontiguousarray(np.asarray(q, dtype=np.float64).T) for q in queries]
+    ts = [np.ascontiguousarray(t.probs.T.astype(np.float64)) for t in targets]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # few targets: see module docs
+        return tuple(tomtom(qs, ts)[:5])
+
+
+def lock_path() -> Path:
+    """Return the lock file of memelite's compiled kernels.
+
+    One per installed memelite, numba, Python and ``NUMBA_CACHE_DIR``, in the machine's temporary
+    folder.
+    """
+    import memelite
+    import numba
+
+    key = "|".join(
+        [
+            str(memelite.__file__),
+            numba.__version__,
+            sys.version,
+            os.environ.get("NUMBA_CACHE_DIR", ""),
+        ]
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"mpralens-memelite-kernels-{digest}.lock"
+
+
+def _warm() -> None:
+    """Run Tomtom on 7 queries of 6-20 columns against the whole database.
+
+    That compiles (or loads) every kernel the workflow's calls use: 4- and 2-query blocks and the
+    odd one.
+    """
+    rng = np.random.default_rng(0)
+    queries = [rng.dirichlet(np.ones(4), size=w) for w in (6, 8, 10, 12, 15, 19, 20)]
+    _tomtom(queries, jaspar_core_vertebrates())
+
+
+def compile_kernels() -> float:
+    """Have memelite's kernels ready in this process; return the seconds it took.
+
+    They are compiled into numba's cache only if no other process has; 0 s after the first call.
+
+    Processes of one machine take turns through :func:`lock_path`'s lock: the first compiles and
+    writes the cache, the others find it written. After :data:`LOCK_TIMEOUT_S` a waiting process
+    compiles on its own.
+    """
+    global _compiled
+    if _compiled:
+        return 0.0
+    from filelock import FileLock, Timeout
+
+    start = time.perf_counter()
+    try:
+        with FileLock(lock_path(), timeout=LOCK_TIMEOUT_S):
+            _warm()
+    except Timeout:
+        log.warning(
+            "waited %.0f s for another process compiling memelite's kernels (%s); compiling here",
+            LOCK_TIMEOUT_S,
+            lock_path(),
+        )
+        _warm()
+    _compiled = True
+    return time.perf_counter() - start
+
+
 def summarise(matches: pd.DataFrame, names: Sequence[str], cutoff: float) -> pd.DataFrame:
     """Summarise the matches in one row per query.
 
@@ -125,3 +214,17 @@ def summarise(matches: pd.DataFrame, names: Sequence[str], cutoff: float) -> pd.
     return pd.DataFrame(
         rows, columns=["query", "best_match", "best_match_id", "q_value", "significant_matches"]
     )
+
+
+def main() -> int:
+    """Compile (or load) memelite's kernels and say how long it took.
+
+    ``python -m mpralens.interpret.tomtom``.
+    """
+    seconds = compile_kernels()
+    print(f"mpralens: memelite's Tomtom kernels ready in {seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
