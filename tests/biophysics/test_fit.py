@@ -137,7 +137,7 @@ def test_lbfgs_fit_converges_to_a_stationary_point(tmp_path):
 
 
 def test_workers_do_not_change_the_fit(tmp_path):
-    sim = SortSeqSimulation(n_variants=2000, crp_sd=1.5, rnap_sd=0.8, noise_sd=0.2, seed=4)
+    sim = SortSeqSimulation(n_variants=1000, crp_sd=1.5, rnap_sd=0.8, noise_sd=0.2, seed=4)
     simulate_sortseq(sim, tmp_path / "sim")
     data = read_sortseq(tmp_path / "sim" / "sortseq_data.csv.gz", n_bins=10, length=75)
     fits = [
