@@ -63,6 +63,18 @@ def test_a_process_that_waits_too_long_compiles_itself(tmp_path, monkeypatch, ca
     assert "compiling here" in caplog.text and str(path) in caplog.text
 
 
+def test_a_process_that_cannot_lock_compiles_itself(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(tt.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(tt, "_compiled", False)
+    calls = []
+    monkeypatch.setattr(tt, "_warm", lambda: calls.append(1))
+    tt.lock_path().mkdir()  # a folder where the lock file should be: opening it fails
+    with caplog.at_level(logging.WARNING, logger=tt.__name__):
+        tt.compile_kernels()
+    assert calls == [1] and tt._compiled
+    assert "cannot lock" in caplog.text
+
+
 def _overloads() -> dict[str, int]:
     from numba.core.dispatcher import Dispatcher
 

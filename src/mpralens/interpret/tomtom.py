@@ -172,7 +172,7 @@ def compile_kernels() -> float:
 
     Processes of one machine take turns through :func:`lock_path`'s lock: the first compiles and
     writes the cache, the others find it written. After :data:`LOCK_TIMEOUT_S` a waiting process
-    compiles on its own.
+    compiles on its own, as does one that cannot open the lock file.
     """
     global _compiled
     if _compiled:
@@ -180,14 +180,21 @@ def compile_kernels() -> float:
     from filelock import FileLock, Timeout
 
     start = time.perf_counter()
+    # Mode 0o666: on a machine shared by several users (one conda env, one /tmp), each can lock.
+    lock = FileLock(lock_path(), timeout=LOCK_TIMEOUT_S, mode=0o666)
     try:
-        with FileLock(lock_path(), timeout=LOCK_TIMEOUT_S):
+        with lock:
             _warm()
     except Timeout:
         log.warning(
             "waited %.0f s for another process compiling memelite's kernels (%s); compiling here",
             LOCK_TIMEOUT_S,
             lock_path(),
+        )
+        _warm()
+    except OSError as err:  # the lock file cannot be opened: compile without it
+        log.warning(
+            "cannot lock %s (%s); compiling memelite's kernels without it", lock_path(), err
         )
         _warm()
     _compiled = True
