@@ -53,9 +53,12 @@ def pytest_sessionstart(session) -> None:
     tests would each reach a cold numba cache; started now, the compile (about a minute of one
     core) runs while the workers simulate and train, and those jobs wait on its lock
     (mpralens.interpret.tomtom.compile_kernels) instead of compiling it again. Nothing depends
-    on it: if it fails, the first job compiles the kernels itself.
+    on it: if it fails, the first job compiles the kernels itself. Only for a run spread over
+    xdist workers (`make test`, `make unit`): a single test's run would mostly pay for it.
     """
     if hasattr(session.config, "workerinput"):  # an xdist worker: the controller started it
+        return
+    if not getattr(session.config.option, "numprocesses", None):
         return
     session.config.stash[KERNELS] = subprocess.Popen(
         [sys.executable, "-m", "mpralens.interpret.tomtom"],

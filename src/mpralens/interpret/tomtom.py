@@ -180,23 +180,24 @@ def compile_kernels() -> float:
     from filelock import FileLock, Timeout
 
     start = time.perf_counter()
+    path = lock_path()
     # Mode 0o666: on a machine shared by several users (one conda env, one /tmp), each can lock.
-    lock = FileLock(lock_path(), timeout=LOCK_TIMEOUT_S, mode=0o666)
+    lock = FileLock(path, timeout=LOCK_TIMEOUT_S, mode=0o666)
     try:
-        with lock:
-            _warm()
-    except Timeout:
+        lock.acquire()
+    except Timeout:  # an OSError too: caught first
         log.warning(
             "waited %.0f s for another process compiling memelite's kernels (%s); compiling here",
             LOCK_TIMEOUT_S,
-            lock_path(),
+            path,
         )
-        _warm()
     except OSError as err:  # the lock file cannot be opened: compile without it
-        log.warning(
-            "cannot lock %s (%s); compiling memelite's kernels without it", lock_path(), err
-        )
+        log.warning("cannot lock %s (%s); compiling memelite's kernels without it", path, err)
+    try:  # only taking the lock falls back; an error of the compile itself propagates
         _warm()
+    finally:
+        if lock.is_locked:
+            lock.release()
     _compiled = True
     return time.perf_counter() - start
 
