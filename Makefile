@@ -46,7 +46,10 @@ TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-test: lint unit
+# lint runs beside the tests (make -j2, output whole lines): mypy, its longest step, uses one
+# core, so run first it left the other idle for most of a minute. Both must pass.
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j2 --output-sync=line lint unit
 
 # Every benchmark at small sizes, one JSON (bench/suite.py); BENCH_ARGS passes options through,
 # e.g. make bench BENCH_ARGS='--only ism --args ism="--regions 6 --peer tangermeme"'.
