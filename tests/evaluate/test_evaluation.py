@@ -27,6 +27,22 @@ def test_quantile_curve_and_binned_spearman_by_hand():
     assert len(st.quantile_curve(scores, labels, n_bins=5000)) == 6
 
 
+@pytest.mark.parametrize("n", [0, 1, 7, 4999, 5000, 5001, 12345, 160_003])
+def test_quantile_curve_equals_a_mean_per_bin(n):
+    """The vectorised curve against the slow reference: np.array_split's bins, one mean() each,
+    bit for bit (unequal bins when n is not a multiple of the bin count; ties keep genome order)."""
+    rng = np.random.default_rng(n)
+    scores = rng.normal(size=n).round(1)  # ties
+    labels = rng.integers(0, 2, size=n).astype(float) if n % 2 else rng.normal(size=n)
+    curve = st.quantile_curve(scores, labels)
+    order = np.argsort(scores, kind="stable")
+    bins = np.array_split(order, min(st.N_BINS, n)) if n else []
+    assert curve["bin"].tolist() == list(range(len(bins)))
+    assert curve["n"].tolist() == [len(b) for b in bins]
+    assert curve["mean_score"].tolist() == [scores[b].mean() for b in bins]
+    assert curve["mean_label"].tolist() == [labels[b].mean() for b in bins]
+
+
 def test_bigwig_and_element_bed_give_the_same_labels(tmp_path):
     import pyBigWig
 

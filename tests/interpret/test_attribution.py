@@ -167,6 +167,10 @@ def test_deepshap_sums_to_delta_over_shuffled_references():
         assert torch.are_deterministic_algorithms_enabled()
     finally:
         torch.use_deterministic_algorithms(False)
+    # Off (a new process), it stays off, and the same maps come out.
+    again = attribute(net, X, "deepshap", n_tasks=T, references=refs)
+    assert not torch.are_deterministic_algorithms_enabled()
+    np.testing.assert_array_equal(again, attr)
     with torch.no_grad():
         fx = net(X)
         fr = net(refs.reshape(-1, 4, L)).reshape(len(X), 6, T).mean(dim=1)

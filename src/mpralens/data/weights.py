@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import NearestNeighbors
 
 METHODS = ("diagonal", "inverse_variance")
 ACTIVITY_COLUMNS = ["tile_id", "region_id", "tile_pos", "task"]
@@ -81,6 +80,9 @@ def inverse_variance_weight(
     x = np.column_stack([np.log2(dna_count + 1.0), reps.mean(axis=1)])
     sd = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    # Imported here: normalize and QC use this module's column helpers, not the kNN (1 s import).
+    from sklearn.neighbors import NearestNeighbors
+
     k = min(neighbors, n - 1)
     _, idx = NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x)
     # Leave-one-out: the k+1 nearest include the tile itself (or a tie of equal distance);

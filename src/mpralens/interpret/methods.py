@@ -195,9 +195,12 @@ def _deepshap(
     # tangermeme redistributes max-pool gradients with max_unpool, which torch refuses while
     # deterministic algorithms are on (Lightning's deterministic training sets that process-wide);
     # on CPU the operation is deterministic anyway, so switch the check off for this call only.
+    # Only where it is on: the switch imports torch._inductor (about 1 s), which a new process
+    # (the workflow's attribute job) would otherwise pay for nothing.
     enabled = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(False)
+    if enabled:
+        torch.use_deterministic_algorithms(False)
     try:
         with _attributing(net, x.device, _build_nonlinear_ops()), torch.enable_grad():
             for start in range(0, n, per):
@@ -222,7 +225,8 @@ def _deepshap(
                     (hyp,) = hypothetical_attributions((mult,), (pair_x.detach(),), (pair_r,))
                     out[t][start : start + m] = hyp.view(m, k, *x.shape[1:]).mean(dim=1)
     finally:
-        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+        if enabled:
+            torch.use_deterministic_algorithms(True, warn_only=warn_only)
     return out
 
 
