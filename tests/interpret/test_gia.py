@@ -20,6 +20,7 @@ from mpralens.interpret.gia import (
     embed,
     flip,
     null_sequences,
+    null_shift,
     one_hot,
     resolve_motif,
     revcomp,
@@ -331,3 +332,32 @@ def test_networks_without_an_incremental_pass_predict_whole_sequences():
         y = torch.from_numpy(embed(null, flip([(A.sequence, 5)], L))).float()
         want = ((net(x) + net(y)) / 2).double().numpy() - gia.base
     np.testing.assert_allclose(gia.effect([(A.sequence, 5)]), want, atol=1e-6, rtol=0)
+
+
+def test_null_shift_by_hand_and_without_predicting_the_nulls_twice():
+    """Per task the predictions' mean and SD (ddof 1) and the mean GC of the real tiles and of the
+    nulls; given the nulls' predictions (GIA.base), the nulls are not predicted again."""
+    real = one_hot(["AAAA", "CCGG", "ACGT"])
+    null = one_hot(["GGGG", "ATAT"])
+    calls = []
+
+    def predict(x):
+        calls.append(len(x))
+        return np.stack([x[:, 1:3].sum(axis=(1, 2)), x[:, 0].sum(axis=1)], axis=1)  # GC, A
+
+    pred = Predictor(["gc", "a"], 4, predict)
+    table = null_shift(pred, real, null, method="shuffle")
+    assert calls == [3, 2]
+    rows = {(r.sequences, r.task): r for r in table.itertuples()}
+    # Real: GC counts 0, 4, 2 (mean 2, SD 2); A counts 4, 0, 1 (mean 5/3, SD sqrt(13/3)).
+    assert rows["real", "gc"].mean == 2 and rows["real", "gc"].sd == pytest.approx(2.0)
+    assert rows["real", "a"].mean == pytest.approx(5 / 3)
+    assert rows["real", "a"].sd == pytest.approx(np.sqrt(13 / 3))
+    assert rows["real", "gc"].gc == pytest.approx(0.5) and rows["real", "gc"].n == 3
+    # Nulls: GC 4, 0 (mean 2, SD 2.83); A 0, 2; GC fraction (1 + 0) / 2.
+    assert rows["shuffle", "gc"].sd == pytest.approx(np.sqrt(8))
+    assert rows["shuffle", "a"].mean == 1 and rows["shuffle", "gc"].gc == pytest.approx(0.5)
+    calls.clear()
+    again = null_shift(pred, real, null, method="shuffle", null_predictions=pred(null))
+    assert calls == [2, 3]  # the nulls once (given), the real tiles once
+    pd.testing.assert_frame_equal(again, table)

@@ -212,7 +212,8 @@ def gia_cmd(args: argparse.Namespace, settings: GIARun) -> None:
             if getattr(hypothesis, key) is not None:
                 options[key] = getattr(hypothesis, key)
     table = run_gia(gia, list(motifs.values()), analyses, pair=pair, **options)
-    shift = null_shift(predictor, one_hot(tiles[: settings.n_null * 5]), null, method=settings.null)
+    real = one_hot(tiles[: settings.n_null * 5])
+    shift = null_shift(predictor, real, null, method=settings.null, null_predictions=gia.base)
     print(json.dumps({"rows": len(table), "seconds": round(time.perf_counter() - t0, 2)}))
     outputs: list = [args.out_tsv]
     if args.out_null is not None:

@@ -308,15 +308,22 @@ def gc_fraction(x: np.ndarray) -> np.ndarray:
 
 
 def null_shift(
-    predictor: Predictor, real: np.ndarray, null: np.ndarray, *, method: str = "shuffle"
+    predictor: Predictor,
+    real: np.ndarray,
+    null: np.ndarray,
+    *,
+    method: str = "shuffle",
+    null_predictions: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Mean and SD of the predictions per task, and mean GC, of the real tiles and the nulls.
 
     ``sequences`` is ``real`` or the null's ``method`` (``shuffle``, ``profile``).
+    ``null_predictions``: the nulls' predictions where they are known (:attr:`GIA.base`), so
+    that they are not computed twice.
     """
     rows = []
     for label, x in (("real", real), (method, null)):
-        pred = predictor(x)
+        pred = predictor(x) if label == "real" or null_predictions is None else null_predictions
         gc = float(gc_fraction(x).mean())
         for j, task in enumerate(predictor.tasks):
             rows.append(
