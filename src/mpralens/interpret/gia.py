@@ -322,8 +322,13 @@ def null_shift(
     that they are not computed twice.
     """
     rows = []
-    for label, x in (("real", real), (method, null)):
-        pred = predictor(x) if label == "real" or null_predictions is None else null_predictions
+    real_predictions = predictor(real)
+    if null_predictions is None:
+        null_predictions = predictor(null)
+    for label, x, pred in (
+        ("real", real, real_predictions),
+        (method, null, null_predictions),
+    ):
         gc = float(gc_fraction(x).mean())
         for j, task in enumerate(predictor.tasks):
             rows.append(
