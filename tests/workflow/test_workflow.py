@@ -8,13 +8,53 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from tests.conftest import dry_run_jobs, run_snakemake, workflow_copy
+from tests.conftest import (
+    dry_run_jobs,
+    parse_dry_run,
+    run_snakemake,
+    run_snakemake_here,
+    run_snakemake_process,
+    workflow_copy,
+)
 
 
 def test_lint_is_clean(tmp_path):
     wd = workflow_copy(tmp_path / "wf")
     proc = run_snakemake(wd, "--lint", "--configfile", "config/config.yaml", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_dry_runs_here_print_what_a_new_process_prints(tmp_path):
+    """The tests run Snakemake's dry runs in their own process (``run_snakemake_here``); a config
+    refusal and a dry run of the tiny DAG give the same exit status, stderr and jobs as
+    ``python -m snakemake`` in a new process.
+
+    A refusal's output is the same to the byte. A dry run's header differs in its date, workflow
+    ID, command and run folder, and jobs that are ready together may be listed in another order,
+    so the jobs are compared as sorted lists.
+    """
+    wd = workflow_copy(tmp_path / "wf")
+    bad = wd / "bad.yaml"
+    tiny = (wd / "tests/configs/tiny.yaml").read_text()
+    bad.write_text(tiny.replace("test_fraction: 0.2", "test_fraction: 2"))
+    args = ("-n", "--configfile", bad.name)
+    here, new = run_snakemake_here(wd, *args), run_snakemake_process(wd, *args)
+    assert here.returncode == new.returncode == 1
+    assert "test_fraction" in new.stdout + new.stderr
+    assert (here.stdout, here.stderr) == (new.stdout, new.stderr)
+    assert not (wd / "results").exists()
+
+    args = ("-n", "-p", "--forceall", "--configfile", "tests/configs/tiny.yaml")
+    here, new = run_snakemake_here(wd, *args), run_snakemake_process(wd, *args)
+    assert here.returncode == new.returncode == 0
+    assert here.stderr == new.stderr
+
+    def jobs(stdout):
+        listed = parse_dry_run(stdout)
+        return sorted((j.rule, sorted(j.fields.items()), j.shell or "") for j in listed)
+
+    assert jobs(here.stdout) == jobs(new.stdout)
+    assert len(jobs(new.stdout)) == 19
 
 
 @pytest.mark.slow
