@@ -11,12 +11,19 @@ export PATH := $(abspath $(BIN)):$(PATH)
 setup: $(STAMP)
 
 # pip installs torch, so that it takes the build pip's configuration points at (the CPU build
-# these machines keep on disk; PyPI's CUDA build elsewhere), and uv; uv installs the rest of the
-# lock and the package, downloading and compiling in parallel (about 50 s in all, against 100 s
-# for pip alone on 2 cores).
+# these machines keep on disk; PyPI's CUDA build elsewhere). uv installs the rest of the lock
+# beside it (--no-deps: the lock is the whole closure), downloading and compiling in parallel;
+# then uv checks the environment against the whole lock (installing whatever torch's build needs
+# that the lock lacks, e.g. CUDA's libraries) and installs the package. Side by side, pip's torch
+# and uv's rest took 35-51 s against 52-76 s one after the other (fresh clones, 2 cores).
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c requirements.lock torch uv
+	$(BIN)/python -m pip install --quiet -c requirements.lock uv
+	grep -v '^torch==' requirements.lock > $(VENV)/lock-without-torch.txt
+	$(BIN)/python -m pip install --quiet --no-deps -c requirements.lock torch & pip=$$!; \
+	UV_LINK_MODE=copy $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode \
+		--no-deps -r $(VENV)/lock-without-torch.txt; uv=$$?; \
+	wait $$pip && test $$uv -eq 0
 	UV_LINK_MODE=copy $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode \
 		-r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
