@@ -40,6 +40,9 @@ LONG_MODULES = (
     "tests/biophysics/test_fit.py",
     "tests/robustness/test_entry_points.py",
     "tests/robustness/test_user_inputs.py",
+    # Reruns the tiny DAG's base-family jobs (about 30 s under load): last in collection order,
+    # it ran alone at the end of the run.
+    "tests/workflow/test_envs.py",
 )
 
 
@@ -258,7 +261,7 @@ def run_snakemake_process(workdir: Path, *args: str) -> subprocess.CompletedProc
 
 
 def run_snakemake_here(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run Snakemake's command line (``snakemake.cli.main``) in this process, for dry runs.
+    """Run Snakemake's command line (``snakemake.cli.main``) in this process: dry runs, lint.
 
     What ``python -m snakemake --cores 2 ARGS`` would return: exit status, stdout and stderr
     (:func:`_isolated_process_state` restores the working folder, environment and loggers; the
@@ -298,9 +301,11 @@ def run_snakemake_here(workdir: Path, *args: str) -> subprocess.CompletedProcess
 def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run snakemake on a copy of the workflow in ``workdir``.
 
-    Dry runs (``-n``) run in this process (:func:`run_snakemake_here`), others in a new one.
+    Dry runs (``-n``) and ``--lint``, which run no job, run in this process
+    (:func:`run_snakemake_here`); the others in a new one.
     """
-    run = run_snakemake_here if "-n" in args else run_snakemake_process
+    here = "-n" in args or "--lint" in args
+    run = run_snakemake_here if here else run_snakemake_process
     proc = run(workdir, *args)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
