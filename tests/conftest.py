@@ -40,9 +40,15 @@ LONG_MODULES = (
     "tests/biophysics/test_fit.py",
     "tests/robustness/test_entry_points.py",
     "tests/robustness/test_user_inputs.py",
-    # Reruns the tiny DAG's base-family jobs (about 30 s under load): last in collection order,
-    # it ran alone at the end of the run.
+    # Then modules of 20-60 s, so that the run ends on short tests: in collection order
+    # test_envs.py (reruns the tiny DAG's base-family jobs) ran alone at the end of a run, and
+    # test_interruption.py (a DAG run, killed, and its rerun) at the end of another.
     "tests/workflow/test_envs.py",
+    "tests/robustness/test_interruption.py",
+    "tests/interpret/test_motifs.py",
+    "tests/ism/test_ism.py",
+    "tests/models/test_models_round2.py",
+    "tests/io/test_download.py",
 )
 
 

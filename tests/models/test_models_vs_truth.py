@@ -130,7 +130,16 @@ def test_ism_finds_planted_sites_of_held_out_regions(trained, held_out_ism):
 
 @pytest.mark.slow
 def test_fast_ism_equals_plain_on_the_trained_cnn(trained):
-    from mpralens.ism.scoring import CNNScorer, region_scores
+    """Fast ISM's deltas equal plain ISM's to 1e-5 on the trained CNN, and so do the window
+    scores (each base's substitution of largest magnitude) except at a few ties.
+
+    Where plain ISM's two largest magnitudes at a base are within float32 rounding of each other,
+    fast ISM may pick the other one (of opposite sign, possibly): only there may the scores
+    differ. tests/ism/test_ism.py shows on random networks of every architecture that in
+    float64, where no such tie arises, the per-base region scores agree everywhere (a float64
+    plain pass of this CNN costs 11 s).
+    """
+    from mpralens.ism.scoring import CNNScorer, window_scores
 
     (ctx,) = _test_regions(trained, n=1)
     net, spec = trained["net"], trained["spec"]
@@ -138,13 +147,11 @@ def test_fast_ism_equals_plain_on_the_trained_cnn(trained):
     fast = CNNScorer(net, spec, "fast").window_deltas(ctx)
     assert np.abs(plain).max() > 0.1
     np.testing.assert_allclose(fast, plain, atol=1e-5, rtol=0)
-    net64 = net.double()
-    try:
-        a, _ = region_scores(ctx, CNNScorer(net64, spec, "plain").window_deltas(ctx))
-        b, _ = region_scores(ctx, CNNScorer(net64, spec, "fast").window_deltas(ctx))
-    finally:
-        net.float()
-    np.testing.assert_allclose(b, a, atol=1e-5, rtol=0)
+    magnitude = np.sort(np.abs(plain), axis=2)  # (window, base, substitution, task)
+    tie = magnitude[:, :, -1, :] - magnitude[:, :, -2, :] <= 2e-5
+    differ = np.abs(window_scores(fast) - window_scores(plain)) > 1e-5
+    assert not (differ & ~tie).any(), np.argwhere(differ & ~tie)[:5]
+    assert differ.mean() < 1e-3, differ.sum()
 
 
 @pytest.mark.slow
