@@ -41,9 +41,7 @@ LONG_MODULES = (
     "tests/robustness/test_entry_points.py",
     "tests/robustness/test_user_inputs.py",
     # Then modules of 20-60 s, so that the run ends on short tests: in collection order
-    # test_envs.py (reruns the tiny DAG's base-family jobs) ran alone at the end of a run, and
-    # test_interruption.py (a DAG run, killed, and its rerun) at the end of another.
-    "tests/workflow/test_envs.py",
+    # test_interruption.py (a DAG run, killed, and its rerun) ran alone at the end of a run.
     "tests/robustness/test_interruption.py",
     "tests/interpret/test_motifs.py",
     "tests/ism/test_ism.py",
@@ -255,12 +253,17 @@ def snakemake_env() -> dict[str, str]:
     return env
 
 
-def run_snakemake_process(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run ``python -m snakemake --cores 2 ARGS`` in ``workdir``, in a new process."""
+def run_snakemake_process(
+    workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``python -m snakemake --cores 2 ARGS`` in ``workdir``, in a new process.
+
+    ``env``: the environment (default :func:`snakemake_env`).
+    """
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2", *map(str, args)],
         cwd=workdir,
-        env=snakemake_env(),
+        env=snakemake_env() if env is None else env,
         capture_output=True,
         text=True,
     )
@@ -311,8 +314,7 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
     (:func:`run_snakemake_here`); the others in a new one.
     """
     here = "-n" in args or "--lint" in args
-    run = run_snakemake_here if here else run_snakemake_process
-    proc = run(workdir, *args)
+    proc = run_snakemake_here(workdir, *args) if here else run_snakemake_process(workdir, *args)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
@@ -388,6 +390,86 @@ def tiny_run(tmp_path_factory, worker_id) -> Path:
         if not done.exists():
             shutil.rmtree(shared, ignore_errors=True)  # a failed earlier attempt
             workflow_copy(wd)
-            run_snakemake(wd, "--configfile", "tests/configs/tiny.yaml")
+            env = base_env_guard(shared / "guard", shared / GUARDED)
+            proc = run_snakemake_process(wd, "--configfile", "tests/configs/tiny.yaml", env=env)
+            if proc.returncode != 0:
+                raise AssertionError(
+                    f"the tiny DAG failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+                )
             done.touch()
     return wd
+
+
+# What envs/torch.yaml has and envs/base.yaml lacks (top-level import names).
+TORCH_ONLY_MODULES = (
+    "captum",
+    "lightning",
+    "logomaker",
+    "memelite",
+    "modiscolite",
+    "pytorch_lightning",
+    "tangermeme",
+    "torch",
+)
+# The file beside the tiny run's folder where the guard lists the commands it guarded.
+GUARDED = "guarded-base-commands.txt"
+
+
+def rule_families() -> dict[str, tuple[str, str]]:
+    """Rule name -> (the env variable its ``conda:`` names, its ``mpralens`` subcommand)."""
+    rules = {}
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        for name, body in re.findall(r"(?ms)^rule (\w+):\n(.*?)(?=^rule |\Z)", smk.read_text()):
+            env = re.search(r"conda:\s*\n\s*(\w+)", body)
+            assert env, f"rule {name} in {smk.name} has no conda: environment"
+            commands = set(re.findall(r"\bmpralens ([a-z][\w-]*)", body))
+            assert len(commands) <= 1, (name, commands)
+            rules[name] = (env.group(1), commands.pop() if commands else "")
+    return rules
+
+
+GUARD = """# Written by tests/conftest.py (base_env_guard).
+import importlib.abc
+import os
+import sys
+
+BLOCKED = {blocked!r}
+COMMANDS = {commands!r}
+
+
+class _NotInBaseEnv(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"{{name}} is not in envs/base.yaml")
+        return None
+
+
+if (
+    len(sys.argv) > 1
+    and os.path.basename(sys.argv[0]) == "mpralens"
+    and sys.argv[1] in COMMANDS
+):
+    sys.meta_path.insert(0, _NotInBaseEnv())
+    with open({log!r}, "a") as f:
+        f.write(sys.argv[1] + "\\n")
+"""
+
+
+def base_env_guard(folder: Path, log: Path) -> dict[str, str]:
+    """An environment for Snakemake in which base-family jobs cannot import torch-family modules.
+
+    Writes ``folder/sitecustomize.py``: in every ``mpralens`` command of a rule whose ``conda:``
+    is ``ENV_BASE`` (:func:`rule_families`), importing a module of :data:`TORCH_ONLY_MODULES`
+    raises ``ModuleNotFoundError`` ("... is not in envs/base.yaml"), and the command's name is
+    appended to ``log``. Other processes (Snakemake, torch-family jobs) are left alone. The shared
+    tiny run uses it, so that its base-family jobs show envs/base.yaml is enough for them
+    (tests/workflow/test_envs.py).
+    """
+    commands = sorted({c for env, c in rule_families().values() if env == "ENV_BASE" and c})
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(
+        GUARD.format(blocked=set(TORCH_ONLY_MODULES), commands=set(commands), log=str(log))
+    )
+    env = snakemake_env()
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(folder), env.get("PYTHONPATH")) if p)
+    return env

@@ -1,9 +1,6 @@
 """Conda environments (one per family of rules) against pyproject.toml, and each family's rules
 against its environment."""
 
-import os
-import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -11,21 +8,10 @@ import tomllib
 import pytest
 import yaml
 
-from tests.conftest import REPO, dry_run_jobs, snakemake_env, workflow_copy
+from tests.conftest import GUARDED, REPO, base_env_guard, dry_run_jobs, rule_families
 
 # The workflow engine runs outside the rule environments.
 ENGINE = {"snakemake", "snakemake-executor-plugin-slurm"}
-# What envs/torch.yaml has and envs/base.yaml lacks: blocked when base-family rules are tested.
-TORCH_MODULES = {
-    "torch",
-    "lightning",
-    "pytorch_lightning",
-    "logomaker",
-    "tangermeme",
-    "captum",
-    "modiscolite",
-    "memelite",
-}
 
 
 def _name(requirement: str) -> str:
@@ -64,19 +50,8 @@ def test_lock_agrees_with_pyproject():
         assert lock[_name(dep)] == dep
 
 
-def _rule_envs() -> dict[str, str]:
-    """Rule name -> the env variable its `conda:` names, from workflow/rules/*.smk."""
-    envs = {}
-    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
-        for name, body in re.findall(r"(?ms)^rule (\w+):\n(.*?)(?=^rule |\Z)", smk.read_text()):
-            found = re.search(r"conda:\s*\n\s*(\w+)", body)
-            assert found, f"rule {name} in {smk.name} has no conda: environment"
-            envs[name] = found.group(1)
-    return envs
-
-
 def test_every_rule_has_a_family_environment():
-    envs = _rule_envs()
+    envs = {rule: env for rule, (env, _) in rule_families().items()}
     assert set(envs.values()) == {"ENV_BASE", "ENV_TORCH"}
     assert {r for r, e in envs.items() if e == "ENV_TORCH"} == {
         "train_cnn",
@@ -91,49 +66,43 @@ def test_every_rule_has_a_family_environment():
     }
 
 
-BLOCKER = f"""
-import importlib.abc
-import sys
-
-class _NotInBaseEnv(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {sorted(TORCH_MODULES)!r}:
-            raise ModuleNotFoundError(f"{{name}} is not in envs/base.yaml")
-        return None
-
-sys.meta_path.insert(0, _NotInBaseEnv())
-"""
-
-
 @pytest.mark.slow
-def test_base_family_rules_run_without_torch(tiny_run, tmp_path):
-    """Every base-family job of the tiny DAG runs with PyTorch, Lightning and logomaker absent."""
-    wd = workflow_copy(tmp_path / "wf")
-    for sub in ("resources", "results", "logs"):
-        shutil.copytree(tiny_run / sub, wd / sub, symlinks=True, dirs_exist_ok=True)
-    jobs = [job for job in dry_run_jobs(wd) if job.shell]  # rule all has no command
-    envs = _rule_envs()
-    blocker = tmp_path / "blocker"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(BLOCKER)
-    blocked = snakemake_env() | {"PYTHONPATH": str(blocker)}
+def test_base_family_rules_run_without_torch(tiny_run):
+    """Every base-family job of the tiny DAG ran with PyTorch, Lightning, logomaker and the rest
+    of what envs/base.yaml lacks unimportable: the shared tiny run installs
+    ``conftest.base_env_guard``, which records each command it guarded (the next test shows
+    that it blocks them)."""
+    families = rule_families()
+    base = {
+        families[job.rule][1]
+        for job in dry_run_jobs(tiny_run)
+        if job.shell and families[job.rule][0] == "ENV_BASE"
+    }
+    assert len(base) >= 8, base
+    guarded = (tiny_run.parent / GUARDED).read_text().split()
+    assert set(guarded) == base
 
-    def run(cmd: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-        return subprocess.run(["bash", "-c", cmd], cwd=wd, env=env, capture_output=True, text=True)
 
-    # Temporary outputs of torch-family jobs (ISM chunks) are gone after the run: remake them.
-    for job in jobs:
-        missing = [o for o in job.paths("output") if not (wd / o).exists()]
-        if envs[job.rule] == "ENV_TORCH" and missing:
-            assert run(job.shell, snakemake_env()).returncode == 0, job.shell
-    assert run(f"{sys.executable} -c 'import torch'", blocked).returncode != 0, (
-        "the blocker does not block"
-    )
-    base_jobs = [(job.rule, job.shell) for job in jobs if envs[job.rule] == "ENV_BASE"]
-    assert len(base_jobs) >= 8
-    for rule, cmd in base_jobs:
-        proc = run(cmd, blocked)
-        logs = re.findall(r"> (logs/\S+\.log)", cmd)
-        detail = (wd / logs[0]).read_text()[-3000:] if logs else proc.stderr
-        assert proc.returncode == 0, f"{rule} needs more than envs/base.yaml:\n{detail}"
-    assert os.path.getsize(wd / "results/tiny/ism/cnn/scores.tsv.gz") > 0
+def test_the_guard_blocks_torch_in_base_family_commands_only(tmp_path):
+    """In a command named ``mpralens`` whose subcommand belongs to a base-family rule, importing
+    torch fails and the command is recorded; in a torch-family one it works."""
+    log = tmp_path / "guarded.txt"
+    env = base_env_guard(tmp_path / "guard", log)
+    script = tmp_path / "bin" / "mpralens"  # stands for the console script
+    script.parent.mkdir()
+    script.write_text("import sys\nimport torch\nprint(sys.argv[1], torch.__name__)\n")
+
+    def run(command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(script), command], env=env, capture_output=True, text=True
+        )
+
+    families = rule_families()
+    assert families["normalize"][0] == "ENV_BASE" and families["train_cnn"][0] == "ENV_TORCH"
+    blocked = run(families["normalize"][1])
+    assert blocked.returncode != 0
+    assert "ModuleNotFoundError: torch is not in envs/base.yaml" in blocked.stderr
+    allowed = run(families["train_cnn"][1])
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.split() == ["train-cnn", "torch"]
+    assert log.read_text().split() == ["normalize"]
