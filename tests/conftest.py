@@ -17,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from mpralens.cli._allocator import keep_freed_memory
+
 REPO = Path(__file__).resolve().parents[1]
+
+# The tests train and interpret networks in their own processes too: the allocator settings of the
+# `mpralens` command (an epoch of the 800-region fixture's CNN 25% faster).
+keep_freed_memory()
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs one worker per core (pytest-xdist): one thread each, here and in the

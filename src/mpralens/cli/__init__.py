@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from mpralens import __version__
+from mpralens.cli._allocator import keep_freed_memory
 from mpralens.cli._args import _COMMANDS, add_command, settings_from_args
 from mpralens.io.errors import InputError
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    keep_freed_memory()  # before the step allocates: see mpralens.cli._allocator
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
