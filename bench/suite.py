@@ -38,6 +38,7 @@ ROOT = BENCH.parent
 
 # Small sizes: minutes for the whole suite on 2 cores.
 SMALL = {
+    "allocator": ["--regions", "300", "--rounds", "1"],
     "attribution": ["--regions", "2"],
     "biophysics_lac": ["--restarts", "1"],
     "igvf": ["--barcodes", "50000"],
