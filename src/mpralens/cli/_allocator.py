@@ -20,7 +20,6 @@ torch aligns its own buffers, and where a block comes from does not change what 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 # mallopt's parameter numbers (glibc's malloc.h).
@@ -57,11 +56,10 @@ def keep_freed_memory(environ: dict[str, str] | None = None) -> bool:
         return False
     if not _glibc():
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        mallopt = ctypes.CDLL(name).mallopt
+        # glibc is loaded in this process: look mallopt up among its symbols (find_library would
+        # start ldconfig on every command).
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
