@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 MODES = ("glibc_default", "mpralens")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other bench scripts' helpers
 
 
 def _usage() -> tuple[float, float, int]:
@@ -50,6 +51,7 @@ def child(mode: str, workdir: Path, epochs: int, out: Path) -> None:
     applied = allocator.keep_freed_memory() if mode == "mpralens" else False
     import torch
 
+    from igvf import peak_rss_mb  # bench/igvf.py
     from mpralens.data.training import load_training_data
     from mpralens.interpret.methods import attribute
     from mpralens.models.cnn.network import encode
@@ -76,7 +78,7 @@ def child(mode: str, workdir: Path, epochs: int, out: Path) -> None:
         "train_epochs": epochs,
         "train": train,
         "deepshap_64_tiles": shap,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
         "weights_sha256": hashlib.sha256(digest.numpy().tobytes()).hexdigest(),
     }
     out.write_text(json.dumps(record))
@@ -84,7 +86,6 @@ def child(mode: str, workdir: Path, epochs: int, out: Path) -> None:
 
 def prepare(regions: int, workdir: Path) -> None:
     """Simulate, import, normalise, weight and split ``regions`` regions into ``workdir``."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from models import simulate  # bench/models.py
 
     simulate(regions, workdir)

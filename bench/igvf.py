@@ -62,6 +62,17 @@ def make_files(workdir: Path, n_barcodes: int, per_oligo: int = 50, reps: int = 
     design.to_csv(workdir / "design.tsv", sep="\t", index=False)
 
 
+def peak_rss_mb() -> float:
+    """Return the peak resident memory of this process in MB (VmHWM).
+
+    Not ``ru_maxrss``: it survives exec, so a child started by a larger parent reports the
+    parent's peak.
+    """
+    status = Path("/proc/self/status").read_text()
+    peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+    return round(peak_kb / 1024, 1)
+
+
 def run_step(step: str, workdir: Path) -> dict[str, float]:
     t0 = time.perf_counter()
     cpu0 = time.process_time()
@@ -85,13 +96,10 @@ def run_step(step: str, workdir: Path) -> dict[str, float]:
         )
     wall = time.perf_counter() - t0
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    # VmHWM: this process's own peak (ru_maxrss survives exec and would report the parent's).
-    status = Path("/proc/self/status").read_text()
-    peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
     return {
         "wall_s": round(wall, 2),
         "cpu_s": round(time.process_time() - cpu0, 2),
-        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
         "process_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
     }
 

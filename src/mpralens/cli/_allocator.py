@@ -7,8 +7,8 @@ far, capped at 32 MiB. Training and interpreting a network allocate and free the
 megabytes to tens of megabytes (activations, gradients, a batch's inputs) for every batch, so each
 batch maps new pages and the kernel zeroes every page on first touch. One epoch of Paggi et al.'s
 CNN (100 filters, 18,600 tiles, one thread) took 1.8 million page faults and 3.7 s of system time
-with glibc's defaults, 58,000 faults and 0.5 s with the thresholds below: 1.17x faster, the same
-weights to the bit and the same peak memory (``bench/allocator.py``).
+with glibc's defaults, 58,000 faults and 0.5 s with the thresholds below: 1.17-1.30x faster, the
+same weights to the bit, peak memory 20-60 MB higher in most runs (``bench/allocator.py``).
 
 :func:`keep_freed_memory` raises both thresholds, as ``MALLOC_MMAP_THRESHOLD_`` and
 ``MALLOC_TRIM_THRESHOLD_`` would, for the calling process. It leaves the allocator alone where a
